@@ -1,0 +1,65 @@
+// The content model every service shares. Records are plain JSON; validation lives in validate.ts.
+
+export interface Section {
+  slug: string // url-safe id: /sections/:slug
+  title: string
+  description?: string
+  position: number // order in nav
+}
+
+export interface Article {
+  id: string // stable id, [a-z0-9-]{1,64}
+  slug: string // /articles/:slug, unique across articles
+  title: string
+  section: string // Section.slug
+  body: string // plain text paragraphs separated by blank lines; rendered escaped
+  summary?: string
+  author?: string
+  publishedAt?: string // ISO 8601; absent = draft (not listed, not served)
+  updatedAt: string // ISO 8601, set by the repository on every write
+  views?: number // popularity, drives the "most read" list
+}
+
+export type BlockSlot = 'nav' | 'sidebar' | 'main'
+export const BLOCK_SLOTS: readonly BlockSlot[] = ['nav', 'sidebar', 'main']
+
+export type BlockKind = 'text' | 'html' | 'snippet'
+
+export interface Block {
+  id: string
+  slot: BlockSlot
+  kind: BlockKind // text: escaped; html: sanitised of <esi: and <script; snippet: Handlebars, no prototype access
+  content: string
+  position: number // ascending order within the slot
+  startsAt?: string // ISO 8601: hidden before
+  endsAt?: string // ISO 8601: hidden from then on
+  updatedAt: string
+}
+
+export interface NavEntry {
+  label: string
+  href: string // site-relative path ("/sections/news") or https:// URL
+}
+
+export interface Nav {
+  entries: NavEntry[]
+  updatedAt: string
+}
+
+export type EntityKind = 'article' | 'section' | 'block' | 'nav'
+
+/**
+ * A change event, written to the Redis stream `tessera:events` in the same MULTI/EXEC as the record.
+ * `before` / `after` are the record before and after the change (absent when created / deleted), so the
+ * purge service can tell what a change entered or left (a section, a slot, the published lists).
+ */
+export interface ChangeEvent {
+  kind: EntityKind
+  id: string // article id, section slug, block id, or "nav"
+  op: 'put' | 'delete'
+  at: string // ISO 8601
+  before?: Article | Section | Block | Nav
+  after?: Article | Section | Block | Nav
+}
+
+export const EVENTS_STREAM = 'tessera:events'

@@ -1,0 +1,125 @@
+// The whole system's configuration, typed and validated once. The README's "Configuration" table is this list.
+import path from 'node:path'
+import { InvalidConfig } from './errors.js'
+import { projectRoot } from './paths.js'
+
+export type FragmentName = 'nav' | 'sidebar' | 'article' | 'sections'
+export const FRAGMENT_NAMES: readonly FragmentName[] = ['nav', 'sidebar', 'article', 'sections']
+
+export interface Config {
+  host: string
+  stateDir: string
+  redisUrl: string | undefined // undefined: the launcher runs its own redis-server on redisPort
+  redisPort: number
+  ports: { layout: number; content: number; purge: number } & Record<FragmentName, number>
+  edge: { port: number; adminPort: number; innerPort: number; storageMb: number }
+  edgeNodes: string[]
+  editorToken: string | undefined
+  opsToken: string | undefined
+  purgeSecret: string | undefined
+  debugToken: string | undefined
+  logLevel: string
+}
+
+type Env = Record<string, string | undefined>
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = []
+
+  const port = (name: string, fallback: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < 1 || n > 65535) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a TCP port (1-65535)`)
+      return fallback
+    }
+    return n
+  }
+  const secret = (name: string): string | undefined => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return undefined
+    if (!/^[A-Za-z0-9._~-]{16,256}$/.test(raw)) {
+      problems.push(`${name} must be 16-256 characters of [A-Za-z0-9._~-] (it travels in HTTP headers and VCL)`)
+      return undefined
+    }
+    return raw
+  }
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`)
+      return fallback
+    }
+    return n
+  }
+
+  const host = env.TESSERA_HOST || '127.0.0.1'
+  const stateDir = path.resolve(projectRoot, env.TESSERA_STATE_DIR || '.tessera')
+  const redisUrl = env.REDIS_URL || undefined
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://')
+
+  const edgePort = port('TESSERA_EDGE_PORT', 8080)
+  const edgeNodes = (env.TESSERA_EDGE_NODES || `http://${host}:${edgePort}`)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const node of edgeNodes) {
+    try {
+      const u = new URL(node)
+      if (u.protocol !== 'http:') problems.push(`TESSERA_EDGE_NODES: ${node} must be an http:// base URL`)
+    } catch {
+      problems.push(`TESSERA_EDGE_NODES: ${node} is not a URL`)
+    }
+  }
+  const logLevel = env.TESSERA_LOG_LEVEL || 'info'
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`TESSERA_LOG_LEVEL=${logLevel} must be one of fatal, error, warn, info, debug, trace, silent`)
+  }
+
+  const config: Config = {
+    host,
+    stateDir,
+    redisUrl,
+    redisPort: port('TESSERA_REDIS_PORT', 6390),
+    ports: {
+      layout: port('TESSERA_LAYOUT_PORT', 3000),
+      nav: port('TESSERA_NAV_PORT', 3001),
+      sidebar: port('TESSERA_SIDEBAR_PORT', 3002),
+      article: port('TESSERA_ARTICLE_PORT', 3003),
+      sections: port('TESSERA_SECTIONS_PORT', 3004),
+      purge: port('TESSERA_PURGE_PORT', 3100),
+      content: port('TESSERA_CONTENT_PORT', 3200),
+    },
+    edge: {
+      port: edgePort,
+      adminPort: port('TESSERA_EDGE_ADMIN_PORT', 6182),
+      innerPort: port('TESSERA_EDGE_INNER_PORT', 8081),
+      storageMb: int('TESSERA_EDGE_STORAGE_MB', 256, 16, 65536),
+    },
+    edgeNodes,
+    editorToken: secret('TESSERA_EDITOR_TOKEN'),
+    opsToken: secret('TESSERA_OPS_TOKEN'),
+    purgeSecret: secret('TESSERA_PURGE_SECRET'),
+    debugToken: secret('TESSERA_DEBUG_TOKEN'),
+    logLevel,
+  }
+  if (problems.length > 0) throw new InvalidConfig(problems)
+  return Object.freeze(config)
+}
+
+/** The Redis URL services connect to: REDIS_URL, or the launcher's own redis-server. */
+export function redisUrlOf(config: Config): string {
+  return config.redisUrl ?? `redis://${config.host}:${config.redisPort}`
+}
+
+/** Port from `--port N` on the command line, else the configured one. */
+export function portFromArgs(argv: string[], configured: number): number {
+  const i = argv.indexOf('--port')
+  if (i === -1) return configured
+  const n = Number(argv[i + 1])
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidConfig([`--port ${argv[i + 1]} is not a TCP port`])
+  return n
+}

@@ -1,0 +1,88 @@
+// The service kit every Tessera process uses: fastify with JSON errors, request ids, health and clean shutdown.
+import { randomUUID, timingSafeEqual } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { TesseraError, Unauthorized } from './errors.js'
+
+export interface ServiceOptions {
+  name: string
+  logLevel?: string
+  bodyLimit?: number
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+export function createService(options: ServiceOptions): FastifyInstance {
+  const app = Fastify({
+    logger: { level: options.logLevel ?? 'info', base: { service: options.name } },
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // A page's request id travels to its fragment fetches (Varnish copies the client's headers to ESI subrequests).
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    return503OnClosing: true,
+  })
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof TesseraError) {
+      if (error.statusCode >= 500) request.log.error({ err: error, code: error.code }, error.message)
+      return reply.code(error.statusCode).send(error.toJSON())
+    }
+    const status = error.statusCode ?? 500
+    if (status < 500) {
+      // fastify's own 4xx: malformed JSON, wrong content type, body too large
+      return reply.code(status).send({ error: { code: `TESSERA_${error.code ?? 'BAD_REQUEST'}`, message: error.message } })
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return reply.code(500).send({ error: { code: 'TESSERA_INTERNAL', message: 'internal error; see the service log for the request id' } })
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 'TESSERA_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } })
+  })
+
+  app.get('/health', async () => ({ status: 'ok', service: options.name }))
+  return app
+}
+
+/** Constant-time check of `Authorization: Bearer <token>`; throws Unauthorized otherwise. */
+export function requireBearer(request: FastifyRequest, tokens: Array<string | undefined>, what?: string): string {
+  const header = request.headers.authorization
+  const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : ''
+  for (const token of tokens) {
+    if (token && safeEqual(presented, token)) return token
+  }
+  throw new Unauthorized(what)
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/** Listen, and close cleanly on SIGTERM/SIGINT (in-flight requests finish, then `onClose` hooks run). */
+export async function serve(app: FastifyInstance, host: string, port: number): Promise<void> {
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    const force = setTimeout(() => process.exit(1), 10_000)
+    force.unref()
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        app.log.error({ err }, 'error while closing')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  await app.listen({ host, port })
+}

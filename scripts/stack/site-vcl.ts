@@ -1,0 +1,70 @@
+// tessera-site.vcl: the part of the edge's VCL that comes from configuration (backends, purge ACL, secrets).
+// default.vcl includes it; the launcher writes it into the state dir, which is first on vcl_path.
+import type { FragmentName } from '../../fragments/kit/config.js'
+
+export type BackendName = FragmentName | 'layout'
+
+export interface SiteVclOptions {
+  backends: Record<BackendName, { host: string; port: number }>
+  purgeAcl: string[] // addresses or CIDRs allowed to PURGE
+  purgeSecret: string
+  debugToken: string
+}
+
+const TOKEN = /^[A-Za-z0-9._~-]{16,256}$/
+const ACL_ENTRY = /^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$/
+
+export function renderSiteVcl(options: SiteVclOptions): string {
+  // Values are checked before they reach VCL: nothing in the config can break out of a string literal.
+  for (const [name, value] of [['purge secret', options.purgeSecret], ['debug token', options.debugToken]] as const) {
+    if (!TOKEN.test(value)) throw new Error(`${name} must be 16-256 characters of [A-Za-z0-9._~-]`)
+  }
+  const backends = Object.entries(options.backends)
+    .map(([name, { host, port }]) => {
+      if (!/^[0-9a-zA-Z.:-]+$/.test(host)) throw new Error(`backend host ${host} is not a plain host name or address`)
+      return `backend tessera_${name} {
+    .host = "${host}";
+    .port = "${port}";
+    .connect_timeout = 1s;
+    .first_byte_timeout = 5s;
+    .between_bytes_timeout = 2s;
+    .probe = tessera_health;
+}`
+    })
+    .join('\n\n')
+  const acl = options.purgeAcl
+    .map((entry) => {
+      if (!ACL_ENTRY.test(entry)) throw new Error(`purge ACL entry ${entry} is not an address or CIDR`)
+      const [address, bits] = entry.split('/')
+      return `    "${address}"${bits ? `/${bits}` : ''};`
+    })
+    .join('\n')
+  return `# Written by scripts/stack/site-vcl.ts from the configuration; do not edit by hand.
+
+probe tessera_health {
+    .url = "/health";
+    .interval = 1s;
+    .timeout = 500ms;
+    .window = 3;
+    .threshold = 2;
+    .initial = 2;
+}
+
+${backends}
+
+acl tessera_purgers {
+${acl}
+}
+
+sub tessera_site_recv {
+    unset req.http.X-Tessera-Purge-Ok;
+    unset req.http.X-Tessera-Debug-Ok;
+    if (client.ip ~ tessera_purgers && req.http.X-Tessera-Purge-Secret == "${options.purgeSecret}") {
+        set req.http.X-Tessera-Purge-Ok = "1";
+    }
+    if (req.http.X-Tessera-Debug == "${options.debugToken}") {
+        set req.http.X-Tessera-Debug-Ok = "1";
+    }
+}
+`
+}

@@ -1,0 +1,54 @@
+vcl 4.1;
+# Tessera's edge. This file only orders the concerns; each lives in its own file (sub tessera_<concern>_<stage>).
+# tessera-site.vcl is written by the launcher into the state dir (backends, purge ACL, secrets) and found
+# through vcl_path; see scripts/stack/site-vcl.ts.
+
+import std;
+import xkey;
+
+include "tessera-site.vcl";
+include "normalize.vcl";
+include "routing.vcl";
+include "purge.vcl";
+include "policy.vcl";
+include "esi.vcl";
+include "fallback.vcl";
+include "headers.vcl";
+
+sub vcl_recv {
+    call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
+    call tessera_normalize_recv;   # methods, Host, query order, cookies
+    call tessera_purge_recv;       # PURGE by surrogate key (hard or soft)
+    call tessera_routing_recv;     # which service answers this URL
+    return (hash);
+}
+
+sub vcl_hash {
+    # One site per edge: the Host header is not part of the key, so it cannot poison the cache.
+    hash_data(req.url);
+    return (lookup);
+}
+
+sub vcl_backend_fetch {
+    call tessera_routing_backend_fetch;
+}
+
+sub vcl_backend_response {
+    call tessera_policy_backend_response;   # TTL/grace/keep from Cache-Control, errors never cached
+    call tessera_esi_backend_response;      # ESI only on page shells
+}
+
+sub vcl_backend_error {
+    call tessera_fallback_backend_error;
+}
+
+sub vcl_deliver {
+    call tessera_fallback_deliver;   # a failed include becomes its fallback, not an error page inside a 200
+    call tessera_headers_deliver;    # browser cache headers; internal headers only with the debug token
+}
+
+sub vcl_synth {
+    call tessera_purge_synth;
+    call tessera_fallback_synth;
+    call tessera_normalize_synth;
+}

@@ -1,0 +1,28 @@
+# What leaves the edge. Browsers revalidate every time (a purge at the edge must reach readers at once);
+# internal headers (keys, policy, debug) only go to requests carrying the debug token.
+
+sub tessera_headers_deliver {
+    if (req.esi_level == 0 && req.method != "PURGE") {
+        if (req.http.X-Tessera-Debug-Ok) {
+            if (obj.hits > 0) {
+                set resp.http.X-Tessera-Cache = "hit";
+            } else {
+                set resp.http.X-Tessera-Cache = "miss";
+            }
+            set resp.http.X-Tessera-Hits = obj.hits;
+            set resp.http.X-Tessera-TTL-Left = obj.ttl;
+            set resp.http.X-Tessera-Grace = obj.grace;
+            set resp.http.X-Tessera-Keep = obj.keep;
+            set resp.http.X-Tessera-Origin-Cache-Control = resp.http.Cache-Control;
+        } else {
+            unset resp.http.xkey;
+            unset resp.http.x-url;
+            unset resp.http.X-Tessera-Policy;
+            unset resp.http.X-Tessera-Fragment;
+            unset resp.http.X-Tessera-Rendered-At;
+            unset resp.http.X-Varnish;
+            unset resp.http.Via;
+        }
+        set resp.http.Cache-Control = "public, max-age=0, must-revalidate";
+    }
+}

@@ -1,0 +1,28 @@
+# Inputs at the edge: only the methods we serve, one canonical form per URL, no client state in the cache key.
+
+sub tessera_normalize_recv {
+    if (req.method != "GET" && req.method != "HEAD" && req.method != "PURGE") {
+        return (synth(405, "Method not allowed"));
+    }
+    if (req.url !~ "^/") {
+        return (synth(400, "Bad request target"));
+    }
+    # Headers a client must not choose for us.
+    unset req.http.X-Forwarded-Host;
+    unset req.http.X-Original-URL;
+    unset req.http.X-Rewrite-URL;
+    # Query strings: sorted, and empty ones dropped, so ?a=1&b=2 and ?b=2&a=1 are one object.
+    set req.url = std.querysort(req.url);
+    set req.url = regsub(req.url, "\?$", "");
+    # Pages and fragments are the same for every reader: cookies would only split the cache.
+    if (req.method != "PURGE") {
+        unset req.http.Cookie;
+        unset req.http.Authorization;
+    }
+}
+
+sub tessera_normalize_synth {
+    if (resp.status == 405) {
+        set resp.http.Allow = "GET, HEAD";
+    }
+}
