@@ -45,7 +45,8 @@ export function createService(options: ServiceOptions): FastifyInstance {
     reply.code(404).send({ error: { code: 'TESSERA_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } })
   })
 
-  app.get('/health', async () => ({ status: 'ok', service: options.name }))
+  // Probed every second by each edge node: not worth a log line.
+  app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', service: options.name }))
   return app
 }
 

@@ -1,0 +1,45 @@
+import type { Article } from '../../content/model.js'
+import { defineFragment } from '../kit/fragment.js'
+import { loadTemplates } from '../kit/html.js'
+
+const templates = loadTemplates('fragments/article/templates')
+const ID = /^[a-z0-9][a-z0-9-]{0,63}$/
+const FRONT_LENGTH = 12
+
+export const isPublished = (article: Article | undefined, now: Date): article is Article =>
+  !!article?.publishedAt && Date.parse(article.publishedAt) <= now.getTime()
+
+/**
+ * The article body (`/fragments/article/:id`) and the article lists of fronts:
+ * `/fragments/article/front/latest` (home) and `/fragments/article/front/section-<slug>`.
+ */
+export const article = defineFragment({
+  name: 'article',
+  routes: ['/fragments/article/:id', '/fragments/article/front/:list'],
+  checkParams: (params) => {
+    if (params.id !== undefined && !ID.test(params.id)) return 'bad article id'
+    if (params.list !== undefined && !/^(latest|section-[a-z0-9][a-z0-9-]{0,63})$/.test(params.list)) return 'bad list'
+    return undefined
+  },
+  policy: { ttl: 600, grace: 120, keep: 86_400 },
+  fallback: () => '<article data-fragment="article" data-fragment-state="unavailable"><p>This article is temporarily unavailable. Please try again in a moment.</p></article>',
+  async render({ content, params, now }) {
+    if (params.list !== undefined) {
+      const section = params.list === 'latest' ? undefined : params.list.slice('section-'.length)
+      const articles = await content.listLatest(FRONT_LENGTH, section ? { section } : undefined)
+      return {
+        html: templates.front({ articles }),
+        keys: [section ? `section:${section}` : 'list:latest', ...articles.map((a) => `article:${a.id}`)],
+      }
+    }
+    const found = await content.getArticle(params.id)
+    if (!isPublished(found, now)) {
+      return { status: 404, html: '<article data-fragment="article" data-fragment-state="not-found"></article>', keys: [`article:${params.id}`] }
+    }
+    const section = await content.getSection(found.section)
+    return {
+      html: templates.article({ article: found, section }),
+      keys: [`article:${found.id}`, `section:${found.section}`],
+    }
+  },
+})

@@ -1,0 +1,86 @@
+// Turns a fragment definition into a fastify app. The cached-route plumbing (cache headers, surrogate keys,
+// the key -> URL index, the fallback when content cannot be read) is shared with the layout service.
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { ContentRepository } from '../../content/repository.js'
+import type { FragmentDefinition, Rendered } from './fragment.js'
+import { recordKeyUrls } from './key-index.js'
+import { keyHeaderValues, normaliseKeys } from './keys.js'
+import { type CachePolicy, cacheControl, describePolicy, NOT_FOUND_POLICY, policyUntil } from './policy.js'
+import { createService } from './service.js'
+
+export interface FragmentDeps {
+  content: ContentRepository
+  /** Where the key -> URL index is written (the purge service reads it for previews and warm-up). */
+  redis: Redis
+  logLevel?: string
+  now?: () => Date
+}
+
+export interface CachedRoute {
+  /** Names the objects this route serves: `fragment:<name>` or `layout:<name>` is added to their keys. */
+  key: string
+  path: string
+  policy: CachePolicy
+  /** Page shells ask the edge for ESI processing. */
+  esi: boolean
+  checkParams?: (params: Record<string, string>) => string | undefined
+  notFoundHtml: () => string
+  fallback: () => string
+  render: (params: Record<string, string>, now: Date) => Promise<Rendered>
+}
+
+export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: Pick<FragmentDeps, 'redis' | 'now'>): void {
+  const now = deps.now ?? (() => new Date())
+  app.get(route.path, async (request, reply) => {
+    const params = request.params as Record<string, string>
+    reply.header('content-type', 'text/html; charset=utf-8')
+    if (route.esi) reply.header('surrogate-control', 'content="ESI/1.0"')
+    const at = now()
+    let rendered: Rendered
+    if (route.checkParams?.(params)) {
+      rendered = { status: 404, html: route.notFoundHtml(), keys: [] }
+    } else {
+      try {
+        rendered = await route.render(params, at)
+      } catch (err) {
+        // The edge keeps serving its stale copy (a 5xx never replaces it); with no copy, the page shows this.
+        request.log.error({ err, route: route.path, code: 'TESSERA_RENDER_FAILED' }, 'render failed')
+        reply.code(503).header('cache-control', 'no-store').header('x-tessera-fallback', '1')
+        return route.fallback()
+      }
+    }
+    const notFound = rendered.status === 404
+    const policy = notFound ? NOT_FOUND_POLICY : policyUntil(route.policy, rendered.nextChange, at)
+    const keys = normaliseKeys([route.key, ...rendered.keys])
+    reply
+      .code(notFound ? 404 : 200)
+      .header('cache-control', cacheControl(policy))
+      .header('xkey', keyHeaderValues(keys))
+      .header('x-tessera-policy', describePolicy(policy, 'default'))
+      .header('x-tessera-rendered-at', at.toISOString())
+    recordKeyUrls(deps.redis, keys, request.url).catch((err) => request.log.warn({ err }, 'key index not updated'))
+    return rendered.html
+  })
+}
+
+export function buildFragmentApp(fragment: FragmentDefinition, deps: FragmentDeps): FastifyInstance {
+  const app = createService({ name: `fragment-${fragment.name}`, logLevel: deps.logLevel })
+  for (const path of fragment.routes) {
+    addCachedRoute(
+      app,
+      {
+        key: `fragment:${fragment.name}`,
+        path,
+        policy: fragment.policy,
+        esi: false,
+        checkParams: fragment.checkParams,
+        notFoundHtml: () => `<div data-fragment="${fragment.name}" data-fragment-state="not-found"></div>`,
+        fallback: fragment.fallback,
+        render: (params, now) => fragment.render({ content: deps.content, params, now }),
+      },
+      deps,
+    )
+  }
+  return app
+}

@@ -1,0 +1,23 @@
+import { defineFragment } from '../kit/fragment.js'
+import { loadTemplates } from '../kit/html.js'
+
+const templates = loadTemplates('fragments/nav/templates')
+
+export const nav = defineFragment({
+  name: 'nav',
+  routes: ['/fragments/nav'],
+  policy: { ttl: 300, grace: 60, keep: 86_400 },
+  fallback: () => '<nav data-fragment="nav" data-fragment-state="unavailable"></nav>',
+  async render({ content }) {
+    const navigation = await content.getNav()
+    if (navigation && navigation.entries.length > 0) {
+      return { html: templates.nav({ entries: navigation.entries }), keys: ['nav'] }
+    }
+    // No editor-made nav yet: list the sections, and depend on them.
+    const sections = await content.listSections()
+    return {
+      html: templates.nav({ entries: sections.map((s) => ({ label: s.title, href: `/sections/${s.slug}` })) }),
+      keys: ['nav', ...sections.map((s) => `section:${s.slug}`)],
+    }
+  },
+})

@@ -1,0 +1,4 @@
+import { runFragment } from '../kit/run.js'
+import { sections } from './fragment.js'
+
+await runFragment(sections)

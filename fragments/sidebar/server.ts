@@ -1,0 +1,4 @@
+import { runFragment } from '../kit/run.js'
+import { sidebar } from './fragment.js'
+
+await runFragment(sidebar)

@@ -1,0 +1,97 @@
+// The layout service: page shells whose <esi:include>s the edge resolves. It knows every include URL it
+// writes, and tags each shell with the keys of what the shell itself shows (title, section heading).
+import type { FastifyInstance } from 'fastify'
+import { addCachedRoute, type FragmentDeps } from '../fragments/kit/app.js'
+import { loadTemplates } from '../fragments/kit/html.js'
+import type { CachePolicy } from '../fragments/kit/policy.js'
+import { createService } from '../fragments/kit/service.js'
+import { isPublished } from '../fragments/article/fragment.js'
+
+const templates = loadTemplates('layouts/templates')
+const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
+export const SHELL_POLICY: CachePolicy = { ttl: 3600, grace: 60, keep: 86_400 }
+
+interface Shell {
+  layout: 'home' | 'article' | 'section' | 'not-found'
+  title: string
+  heading?: string
+  description?: string
+  includes: string[]
+}
+
+const page = (shell: Shell): string => templates.page(shell)
+
+const notFoundShell = (what: string): string =>
+  page({ layout: 'not-found', title: 'Page not found', heading: 'Page not found', description: `We could not find ${what}. It may have moved or been unpublished.`, includes: [] })
+
+export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
+  const app = createService({ name: 'layout', logLevel: deps.logLevel })
+  const { content } = deps
+  const fallback = () => page({ layout: 'not-found', title: 'Temporarily unavailable', heading: 'Temporarily unavailable', description: 'This page cannot be shown right now. Please try again in a moment.', includes: [] })
+
+  addCachedRoute(
+    app,
+    {
+      key: 'layout:home',
+      path: '/',
+      policy: SHELL_POLICY,
+      esi: true,
+      notFoundHtml: () => notFoundShell('this page'),
+      fallback,
+      render: async () => ({
+        html: page({ layout: 'home', title: 'Tessera Magazine', includes: ['/fragments/sections/main', '/fragments/article/front/latest'] }),
+        keys: [],
+      }),
+    },
+    deps,
+  )
+
+  addCachedRoute(
+    app,
+    {
+      key: 'layout:article',
+      path: '/articles/:slug',
+      policy: SHELL_POLICY,
+      esi: true,
+      checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
+      notFoundHtml: () => notFoundShell('that article'),
+      fallback,
+      render: async ({ slug }, now) => {
+        const article = await content.getArticleBySlug(slug)
+        const existingId = article?.id
+        if (!isPublished(article, now)) {
+          // Tagged so that publishing an article under this slug replaces the cached 404 at once.
+          return { status: 404, html: notFoundShell('that article'), keys: [`article-slug:${slug}`, ...(existingId ? [`article:${existingId}`] : [])] }
+        }
+        return {
+          html: page({ layout: 'article', title: article.title, description: article.summary, includes: [`/fragments/article/${article.id}`] }),
+          keys: [`article:${article.id}`, `article-slug:${slug}`],
+        }
+      },
+    },
+    deps,
+  )
+
+  addCachedRoute(
+    app,
+    {
+      key: 'layout:section',
+      path: '/sections/:slug',
+      policy: SHELL_POLICY,
+      esi: true,
+      checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
+      notFoundHtml: () => notFoundShell('that section'),
+      fallback,
+      render: async ({ slug }) => {
+        const section = await content.getSection(slug)
+        if (!section) return { status: 404, html: notFoundShell('that section'), keys: [`section:${slug}`] }
+        return {
+          html: page({ layout: 'section', title: section.title, heading: section.title, description: section.description, includes: [`/fragments/article/front/section-${slug}`] }),
+          keys: [`section:${slug}`],
+        }
+      },
+    },
+    deps,
+  )
+  return app
+}

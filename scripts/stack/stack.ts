@@ -1,0 +1,163 @@
+// The whole stack on one machine: Redis (ours, unless REDIS_URL), demo content, the services as OS
+// processes, and one or more varnishd edge nodes of our own. Used by `npm start` and by the integration tests.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { ContentRepository } from '../../content/repository.js'
+import { seedDemoContent } from '../../content/seed.js'
+import { type Config, FRAGMENT_NAMES, redisUrlOf } from '../../fragments/kit/config.js'
+import { projectRoot } from '../../fragments/kit/paths.js'
+import { connectRedis } from '../../fragments/kit/redis.js'
+import { startRedisServer } from './redis.js'
+import { ensureSecrets, type Secrets } from './secrets.js'
+import { type RunningService, SERVICE_SCRIPTS, type ServiceName, startService } from './services.js'
+import { renderSiteVcl } from './site-vcl.js'
+import { type RunningVarnishd, startVarnishd, writeSecretFile } from './varnishd.js'
+
+export interface EdgeNode {
+  name: string
+  url: string
+  port: number
+  adminPort: number
+  workDir: string
+  secretFile: string
+  varnishd: RunningVarnishd
+}
+
+export interface Stack {
+  config: Config
+  redisUrl: string
+  secrets: Secrets
+  services: Record<ServiceName, RunningService>
+  edges: EdgeNode[]
+  /** Starts (again) one edge node that was stopped, with the same ports and work dir. */
+  restartEdge(name: string): Promise<EdgeNode>
+  stop(): Promise<void>
+}
+
+export interface StackOptions {
+  config: Config
+  log: (source: string, line: string) => void
+  seed?: boolean
+  /** Extra edge nodes beyond the configured one: ports for each. */
+  extraEdges?: Array<{ port: number; adminPort: number }>
+}
+
+export function envFor(config: Config, redisUrl: string, secrets: Secrets): Record<string, string> {
+  return {
+    TESSERA_HOST: config.host,
+    TESSERA_STATE_DIR: config.stateDir,
+    REDIS_URL: redisUrl,
+    TESSERA_LAYOUT_PORT: String(config.ports.layout),
+    TESSERA_NAV_PORT: String(config.ports.nav),
+    TESSERA_SIDEBAR_PORT: String(config.ports.sidebar),
+    TESSERA_ARTICLE_PORT: String(config.ports.article),
+    TESSERA_SECTIONS_PORT: String(config.ports.sections),
+    TESSERA_CONTENT_PORT: String(config.ports.content),
+    TESSERA_PURGE_PORT: String(config.ports.purge),
+    TESSERA_EDGE_PORT: String(config.edge.port),
+    TESSERA_EDGE_ADMIN_PORT: String(config.edge.adminPort),
+    TESSERA_EDITOR_TOKEN: secrets.editorToken,
+    TESSERA_OPS_TOKEN: secrets.opsToken,
+    TESSERA_PURGE_SECRET: secrets.purgeSecret,
+    TESSERA_DEBUG_TOKEN: secrets.debugToken,
+    TESSERA_LOG_LEVEL: config.logLevel,
+  }
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { config, log } = options
+  const stoppers: Array<() => Promise<void>> = []
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch((err) => log('stack', `stop failed: ${err}`))
+    stoppers.length = 0
+  }
+  try {
+    mkdirSync(config.stateDir, { recursive: true })
+    const secrets = ensureSecrets(config)
+
+    let redisUrl = redisUrlOf(config)
+    if (!config.redisUrl) {
+      const dir = path.join(config.stateDir, 'redis')
+      mkdirSync(dir, { recursive: true })
+      const redis = await startRedisServer({ dir, host: config.host, port: config.redisPort, appendonly: true, log: (l) => log('redis', l) })
+      redisUrl = redis.url
+      stoppers.push(() => redis.stop())
+    }
+
+    if (options.seed !== false) {
+      const redis = connectRedis(redisUrl, 'seed')
+      try {
+        const { seeded } = await seedDemoContent(new ContentRepository(redis))
+        log('stack', seeded ? 'seeded demo content' : 'content store already has content; not seeding')
+      } finally {
+        redis.disconnect()
+      }
+    }
+
+    const env = envFor(config, redisUrl, secrets)
+    const services = {} as Record<ServiceName, RunningService>
+    await Promise.all(
+      (Object.keys(SERVICE_SCRIPTS) as ServiceName[]).map(async (name) => {
+        const port = name === 'layout' ? config.ports.layout : name === 'content' ? config.ports.content : config.ports[name]
+        services[name] = await startService({ name, script: SERVICE_SCRIPTS[name], port, host: config.host, env, log: (l) => log(name, l) })
+        stoppers.push(() => services[name].stop())
+      }),
+    )
+
+    const vclDir = path.join(config.stateDir, 'vcl')
+    mkdirSync(vclDir, { recursive: true })
+    const backends = Object.fromEntries(
+      [...FRAGMENT_NAMES.map((n) => [n, config.ports[n]] as const), ['layout', config.ports.layout] as const].map(([n, port]) => [n, { host: config.host, port }]),
+    ) as Parameters<typeof renderSiteVcl>[0]['backends']
+    writeFileSync(
+      path.join(vclDir, 'tessera-site.vcl'),
+      renderSiteVcl({ backends, purgeAcl: ['127.0.0.1', '::1'], purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken }),
+    )
+    const secretFile = path.join(config.stateDir, 'varnish-secret')
+    await writeSecretFile(secretFile)
+
+    const edgeSpecs = [{ port: config.edge.port, adminPort: config.edge.adminPort }, ...(options.extraEdges ?? [])]
+    const startEdge = async (index: number): Promise<EdgeNode> => {
+      const spec = edgeSpecs[index]
+      const name = `edge${index + 1}`
+      const workDir = path.join(config.stateDir, 'varnish', name)
+      mkdirSync(workDir, { recursive: true })
+      const varnishd = await startVarnishd({
+        workDir,
+        listen: [{ name: 'front', host: config.host, port: spec.port }],
+        adminHost: config.host,
+        adminPort: spec.adminPort,
+        secretFile,
+        vclFile: path.join(projectRoot, 'varnish', 'default.vcl'),
+        vclPath: [vclDir, path.join(projectRoot, 'varnish')],
+        storageMb: config.edge.storageMb,
+        log: (l) => log(name, l),
+      })
+      return { name, url: `http://${config.host}:${spec.port}`, port: spec.port, adminPort: spec.adminPort, workDir, secretFile, varnishd }
+    }
+    const edges: EdgeNode[] = []
+    for (let i = 0; i < edgeSpecs.length; i++) {
+      edges.push(await startEdge(i))
+      stoppers.push(() => edges[i].varnishd.stop())
+    }
+
+    return {
+      config,
+      redisUrl,
+      secrets,
+      services,
+      edges,
+      async restartEdge(name) {
+        const index = edges.findIndex((e) => e.name === name)
+        if (index === -1) throw new Error(`no edge node ${name}`)
+        await edges[index].varnishd.stop()
+        edges[index] = await startEdge(index)
+        return edges[index]
+      },
+      stop: stopAll,
+    }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}

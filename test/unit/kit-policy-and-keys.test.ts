@@ -1,0 +1,26 @@
+import t from 'tap'
+import { keyHeaderValues, MAX_KEY_HEADER_BYTES, normaliseKeys } from '../../fragments/kit/keys.js'
+import { cacheControl, policyUntil } from '../../fragments/kit/policy.js'
+
+t.test('the origin states its policy as standard Cache-Control', async (t) => {
+  t.equal(cacheControl({ ttl: 300, grace: 60, keep: 86400 }), 'public, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400')
+})
+
+t.test('a scheduled change clamps the TTL and drops grace so it shows on the second', async (t) => {
+  const now = new Date('2026-01-01T00:00:00Z')
+  const policy = { ttl: 300, grace: 60, keep: 1000 }
+  t.same(policyUntil(policy, undefined, now), policy)
+  t.same(policyUntil(policy, new Date('2026-01-01T00:10:00Z'), now), policy, 'a change after the TTL changes nothing')
+  t.same(policyUntil(policy, new Date('2026-01-01T00:00:42.300Z'), now), { ttl: 43, grace: 0, keep: 1000 })
+})
+
+t.test('surrogate keys are validated, de-duplicated and split under the header limit', async (t) => {
+  t.same(normaliseKeys(['nav', 'nav', 'article:1']), ['nav', 'article:1'])
+  t.throws(() => normaliseKeys(['article:1 list:latest']), /not of the form/)
+  t.throws(() => normaliseKeys(['Bad']), /not of the form/)
+  const many = Array.from({ length: 1000 }, (_, i) => `block:generated-block-${i}`)
+  const lines = keyHeaderValues(normaliseKeys(many))
+  t.ok(lines.length > 1, `split over ${lines.length} header lines`)
+  for (const line of lines) t.ok(line.length <= MAX_KEY_HEADER_BYTES)
+  t.same(lines.join(' ').split(' '), many, 'no key lost or cut')
+})
