@@ -46,7 +46,7 @@ async function varnishTests(): Promise<Counts> {
   const files = filesUnder('varnish/tests', '.vtc')
   const counts = { passed: 0, failed: 0 }
   console.log(`\n== VCL: varnishtest (${files.length} files)`)
-  const code = await run('varnishtest', ['-q', '-j2', '-k', ...files], (line) => {
+  const code = await run('varnishtest', ['-j2', '-k', ...files], (line) => {
     if (/^#\s+top\s+TEST .* passed/.test(line)) counts.passed++
     else if (/^#\s+top\s+TEST .* FAILED/.test(line)) counts.failed++
     if (line.trim()) console.log(line)

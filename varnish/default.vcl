@@ -5,6 +5,8 @@ vcl 4.1;
 
 import std;
 import xkey;
+import purge;
+import var;
 
 include "tessera-site.vcl";
 include "normalize.vcl";
@@ -27,6 +29,14 @@ sub vcl_hash {
     # One site per edge: the Host header is not part of the key, so it cannot poison the cache.
     hash_data(req.url);
     return (lookup);
+}
+
+sub vcl_hit {
+    call tessera_purge_hit_or_miss;   # PURGE of one URL
+}
+
+sub vcl_miss {
+    call tessera_purge_hit_or_miss;
 }
 
 sub vcl_backend_fetch {

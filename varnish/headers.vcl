@@ -20,6 +20,8 @@ sub tessera_headers_deliver {
             unset resp.http.X-Tessera-Policy;
             unset resp.http.X-Tessera-Fragment;
             unset resp.http.X-Tessera-Rendered-At;
+            unset resp.http.X-Tessera-Checked-At;
+            unset resp.http.X-Tessera-Fallback;
             unset resp.http.X-Varnish;
             unset resp.http.Via;
         }

@@ -16,6 +16,17 @@ sub tessera_policy_backend_response {
         set beresp.ttl = 0s;
         return (deliver);
     }
+    if (beresp.http.X-Tessera-Checked-At && std.real(beresp.http.X-Tessera-Checked-At, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)) {
+        # The origin read its content before the latest purge reached us: it may be what was just purged.
+        # Deliver it to the readers waiting for it, but do not keep it (see purge.vcl).
+        std.log("tessera-race: not caching " + bereq.url + ", checked at " + beresp.http.X-Tessera-Checked-At + " before purge at " + var.global_get("tessera_last_purge"));
+        if (bereq.is_bgfetch) {
+            return (abandon);
+        }
+        set beresp.uncacheable = true;
+        set beresp.ttl = 0s;
+        return (deliver);
+    }
     if (beresp.http.Cache-Control ~ "stale-if-error=[0-9]+") {
         set beresp.keep = std.duration(regsub(beresp.http.Cache-Control, "^.*stale-if-error=([0-9]+).*$", "\1s"), 0s);
     }

@@ -1,23 +1,50 @@
-# PURGE by surrogate key, for the purge service only: its address must be in the ACL and it must send the secret.
+# Purges, for the purge service only: its address must be in the ACL and it must send the secret.
+#
+# By surrogate key:
 #   PURGE / HTTP/1.1
 #   X-Tessera-Purge-Secret: <secret>
 #   xkey-purge: article:42 list:latest      (keys separated by spaces)
 #   X-Tessera-Purge-Mode: soft               (optional; default hard)
+# By URL (what keys cannot express):
+#   PURGE /articles/some-slug HTTP/1.1       (no xkey-purge header; same secret and mode headers)
 # Answer: 200 with X-Purged-Count: N and a JSON body {"purged": N, "mode": "..."}.
+#
+# A fill racing a purge: xkey cannot see an object still being fetched, so a fill that read the origin
+# before a change could land after the purge. Every purge records its time (tessera_last_purge);
+# policy.vcl refuses to cache a response whose origin checked its content before that time
+# (X-Tessera-Checked-At, written by the origin after it re-checked its keys' purge times in Redis).
 
 sub tessera_purge_recv {
     if (req.method == "PURGE") {
         if (!req.http.X-Tessera-Purge-Ok) {
             return (synth(403, "Purge refused: not from the purge ACL with the purge secret"));
         }
-        if (!req.http.xkey-purge || req.http.xkey-purge !~ "[^ ]") {
-            return (synth(400, "PURGE needs an xkey-purge header listing surrogate keys"));
+        if (req.http.X-Tessera-Purge-Mode != "soft") {
+            set req.http.X-Tessera-Purge-Mode = "hard";
+        }
+        var.global_set("tessera_last_purge", "" + std.time2real(now, 0.0));
+        if (!req.http.xkey-purge) {
+            # by URL: looked up like a read, purged in vcl_hit / vcl_miss
+            return (hash);
+        }
+        if (req.http.xkey-purge !~ "[^ ]") {
+            return (synth(400, "PURGE needs an xkey-purge header listing surrogate keys, or a URL"));
         }
         if (req.http.X-Tessera-Purge-Mode == "soft") {
             set req.http.X-Tessera-Purged = xkey.softpurge(req.http.xkey-purge);
         } else {
-            set req.http.X-Tessera-Purge-Mode = "hard";
             set req.http.X-Tessera-Purged = xkey.purge(req.http.xkey-purge);
+        }
+        return (synth(200, "Purged"));
+    }
+}
+
+sub tessera_purge_hit_or_miss {
+    if (req.method == "PURGE") {
+        if (req.http.X-Tessera-Purge-Mode == "soft") {
+            set req.http.X-Tessera-Purged = purge.soft(0s);
+        } else {
+            set req.http.X-Tessera-Purged = purge.hard();
         }
         return (synth(200, "Purged"));
     }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { ContentRepository } from '../../content/repository.js'
 import type { FragmentDefinition, Rendered } from './fragment.js'
-import { recordKeyUrls } from './key-index.js'
+import { latestPurge, recordKeyUrls } from './key-index.js'
 import { keyHeaderValues, normaliseKeys } from './keys.js'
 import { type CachePolicy, cacheControl, describePolicy, NOT_FOUND_POLICY, policyUntil } from './policy.js'
 import { createService } from './service.js'
@@ -30,19 +30,34 @@ export interface CachedRoute {
   render: (params: Record<string, string>, now: Date) => Promise<Rendered>
 }
 
+/** Renders of one request when content keeps changing under it; after that the answer is not cached. */
+const MAX_RENDERS = 3
+
 export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: Pick<FragmentDeps, 'redis' | 'now'>): void {
   const now = deps.now ?? (() => new Date())
   app.get(route.path, async (request, reply) => {
     const params = request.params as Record<string, string>
     reply.header('content-type', 'text/html; charset=utf-8')
     if (route.esi) reply.header('surrogate-control', 'content="ESI/1.0"')
-    const at = now()
+    let at = now()
     let rendered: Rendered
-    if (route.checkParams?.(params)) {
+    let checkedAt: number | undefined
+    const badParams = route.checkParams?.(params) !== undefined
+    if (badParams) {
       rendered = { status: 404, html: route.notFoundHtml(), keys: [] }
     } else {
       try {
         rendered = await route.render(params, at)
+        // A change purged while we were reading would land in the cache after its purge: read again.
+        for (let attempt = 0; attempt < MAX_RENDERS; attempt++) {
+          const checkStarted = Date.now()
+          if ((await latestPurge(deps.redis, [route.key, ...rendered.keys])) < at.getTime()) {
+            checkedAt = checkStarted
+            break
+          }
+          at = now()
+          rendered = await route.render(params, at)
+        }
       } catch (err) {
         // The edge keeps serving its stale copy (a 5xx never replaces it); with no copy, the page shows this.
         request.log.error({ err, route: route.path, code: 'TESSERA_RENDER_FAILED' }, 'render failed')
@@ -59,6 +74,8 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
       .header('xkey', keyHeaderValues(keys))
       .header('x-tessera-policy', describePolicy(policy, 'default'))
       .header('x-tessera-rendered-at', at.toISOString())
+    if (checkedAt !== undefined) reply.header('x-tessera-checked-at', (checkedAt / 1000).toFixed(3))
+    else if (!badParams) reply.header('cache-control', 'no-store') // content kept changing under every read
     recordKeyUrls(deps.redis, keys, request.url).catch((err) => request.log.warn({ err }, 'key index not updated'))
     return rendered.html
   })

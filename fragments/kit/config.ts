@@ -14,6 +14,10 @@ export interface Config {
   ports: { layout: number; content: number; purge: number } & Record<FragmentName, number>
   edge: { port: number; adminPort: number; innerPort: number; storageMb: number }
   edgeNodes: string[]
+  /** Admin (-T) address of each edge node, in the order of edgeNodes. */
+  edgeAdmins: Array<{ host: string; port: number }>
+  edgeAdminSecretFile: string
+  purge: { coalesceMs: number; timeoutMs: number; warmAfterEvents: boolean; warmConcurrency: number }
   editorToken: string | undefined
   opsToken: string | undefined
   purgeSecret: string | undefined
@@ -74,6 +78,30 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       problems.push(`TESSERA_EDGE_NODES: ${node} is not a URL`)
     }
   }
+  const adminPort = port('TESSERA_EDGE_ADMIN_PORT', 6182)
+  const edgeAdmins = (env.TESSERA_EDGE_ADMINS || (env.TESSERA_EDGE_NODES ? '' : `${host}:${adminPort}`))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const m = entry.match(/^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/)
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+        problems.push(`TESSERA_EDGE_ADMINS: ${entry} must be host:port`)
+        return { host: '', port: 0 }
+      }
+      return { host: m[1], port: Number(m[2]) }
+    })
+  if (edgeAdmins.length > 0 && edgeAdmins.length !== edgeNodes.length) {
+    problems.push(`TESSERA_EDGE_ADMINS lists ${edgeAdmins.length} admin addresses for ${edgeNodes.length} TESSERA_EDGE_NODES; give one per node, in the same order`)
+  }
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false
+    problems.push(`${name}=${JSON.stringify(raw)} must be true or false`)
+    return fallback
+  }
   const logLevel = env.TESSERA_LOG_LEVEL || 'info'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`TESSERA_LOG_LEVEL=${logLevel} must be one of fatal, error, warn, info, debug, trace, silent`)
@@ -95,11 +123,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     edge: {
       port: edgePort,
-      adminPort: port('TESSERA_EDGE_ADMIN_PORT', 6182),
+      adminPort,
       innerPort: port('TESSERA_EDGE_INNER_PORT', 8081),
       storageMb: int('TESSERA_EDGE_STORAGE_MB', 256, 16, 65536),
     },
     edgeNodes,
+    edgeAdmins,
+    edgeAdminSecretFile: path.resolve(projectRoot, env.TESSERA_EDGE_ADMIN_SECRET_FILE || path.join(stateDir, 'varnish-secret')),
+    purge: {
+      coalesceMs: int('TESSERA_PURGE_COALESCE_MS', 50, 0, 10_000),
+      timeoutMs: int('TESSERA_PURGE_TIMEOUT_MS', 2000, 100, 60_000),
+      warmAfterEvents: bool('TESSERA_WARM_AFTER_EVENTS', false),
+      warmConcurrency: int('TESSERA_WARM_CONCURRENCY', 4, 1, 64),
+    },
     editorToken: secret('TESSERA_EDITOR_TOKEN'),
     opsToken: secret('TESSERA_OPS_TOKEN'),
     purgeSecret: secret('TESSERA_PURGE_SECRET'),

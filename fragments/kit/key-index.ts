@@ -17,3 +17,25 @@ export async function urlsForKeys(redis: Redis, keys: string[]): Promise<string[
   if (keys.length === 0) return []
   return (await redis.sunion(...keys.map(keyUrlsKey))).sort()
 }
+
+// Purge marks: when each surrogate key was last purged (ms since epoch). The purge service writes them just
+// before it purges the edge; an origin re-reads them after rendering, so a render that read content before a
+// change is done again instead of being cached (the edge refuses what was checked before its latest purge).
+const PURGE_MARK_TTL_SECONDS = 3600
+export const purgeMarkKey = (key: string): string => `tessera:purged-at:${key}`
+
+export async function markPurged(redis: Redis, keys: string[], atMs: number): Promise<void> {
+  if (keys.length === 0) return
+  const pipeline = redis.pipeline()
+  for (const key of keys) pipeline.set(purgeMarkKey(key), String(atMs), 'EX', PURGE_MARK_TTL_SECONDS)
+  const results = await pipeline.exec()
+  const failed = results?.find(([err]) => err)
+  if (failed) throw failed[0]
+}
+
+/** The latest purge mark among `keys`, or 0. */
+export async function latestPurge(redis: Redis, keys: string[]): Promise<number> {
+  if (keys.length === 0) return 0
+  const marks = await redis.mget(...keys.map(purgeMarkKey))
+  return marks.reduce((max, mark) => Math.max(max, mark ? Number(mark) : 0), 0)
+}

@@ -1,11 +1,14 @@
 // The service kit every Tessera process uses: fastify with JSON errors, request ids, health and clean shutdown.
 import { randomUUID, timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import { TesseraError, Unauthorized } from './errors.js'
+import { PayloadTooLarge, TesseraError, Unauthorized } from './errors.js'
+import { createLogger, type Logger } from './log.js'
 
 export interface ServiceOptions {
   name: string
   logLevel?: string
+  /** A logger to share with non-HTTP parts of the process; by default one is made for `name`. */
+  logger?: Logger
   bodyLimit?: number
 }
 
@@ -13,7 +16,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 export function createService(options: ServiceOptions): FastifyInstance {
   const app = Fastify({
-    logger: { level: options.logLevel ?? 'info', base: { service: options.name } },
+    loggerInstance: options.logger ?? createLogger(options.name, options.logLevel),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // A page's request id travels to its fragment fetches (Varnish copies the client's headers to ESI subrequests).
     genReqId: (req) => {
@@ -27,7 +30,9 @@ export function createService(options: ServiceOptions): FastifyInstance {
     reply.header('x-request-id', request.id)
   })
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024
+  app.setErrorHandler((caught: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const error = caught.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new PayloadTooLarge(bodyLimit) : caught
     if (error instanceof TesseraError) {
       if (error.statusCode >= 500) request.log.error({ err: error, code: error.code }, error.message)
       return reply.code(error.statusCode).send(error.toJSON())
@@ -47,7 +52,8 @@ export function createService(options: ServiceOptions): FastifyInstance {
 
   // Probed every second by each edge node: not worth a log line.
   app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', service: options.name }))
-  return app
+  // Typed as the default instance: our pino Logger is a FastifyBaseLogger, but the generic parameter differs.
+  return app as unknown as FastifyInstance
 }
 
 /** Constant-time check of `Authorization: Bearer <token>`; throws Unauthorized otherwise. */

@@ -10,6 +10,7 @@ export const SERVICE_SCRIPTS = {
   article: 'fragments/article/server.js',
   sections: 'fragments/sections/server.js',
   content: 'content/api/server.js',
+  purge: 'purge-service/server.js',
 } as const
 
 export type ServiceName = keyof typeof SERVICE_SCRIPTS

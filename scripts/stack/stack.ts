@@ -29,6 +29,8 @@ export interface Stack {
   secrets: Secrets
   services: Record<ServiceName, RunningService>
   edges: EdgeNode[]
+  /** Kills (SIGKILL: a crash) or stops one service, then starts it again on the same port. */
+  restartService(name: ServiceName, how: 'kill' | 'stop'): Promise<RunningService>
   /** Starts (again) one edge node that was stopped, with the same ports and work dir. */
   restartEdge(name: string): Promise<EdgeNode>
   stop(): Promise<void>
@@ -94,15 +96,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }
     }
 
-    const env = envFor(config, redisUrl, secrets)
+    const edgeSpecs = [{ port: config.edge.port, adminPort: config.edge.adminPort }, ...(options.extraEdges ?? [])]
+    const secretFile = path.join(config.stateDir, 'varnish-secret')
+    await writeSecretFile(secretFile)
+    const env = {
+      ...envFor(config, redisUrl, secrets),
+      TESSERA_EDGE_NODES: edgeSpecs.map((e) => `http://${config.host}:${e.port}`).join(','),
+      TESSERA_EDGE_ADMINS: edgeSpecs.map((e) => `${config.host}:${e.adminPort}`).join(','),
+      TESSERA_EDGE_ADMIN_SECRET_FILE: secretFile,
+    }
     const services = {} as Record<ServiceName, RunningService>
-    await Promise.all(
-      (Object.keys(SERVICE_SCRIPTS) as ServiceName[]).map(async (name) => {
-        const port = name === 'layout' ? config.ports.layout : name === 'content' ? config.ports.content : config.ports[name]
-        services[name] = await startService({ name, script: SERVICE_SCRIPTS[name], port, host: config.host, env, log: (l) => log(name, l) })
-        stoppers.push(() => services[name].stop())
-      }),
-    )
+    const startNamed = async (name: ServiceName) => {
+      services[name] = await startService({ name, script: SERVICE_SCRIPTS[name], port: config.ports[name], host: config.host, env, log: (l) => log(name, l) })
+      stoppers.push(() => services[name].stop())
+    }
+    // The origins first, then the edge in front of them, then the purge service that talks to the edge.
+    await Promise.all((Object.keys(SERVICE_SCRIPTS) as ServiceName[]).filter((n) => n !== 'purge').map(startNamed))
 
     const vclDir = path.join(config.stateDir, 'vcl')
     mkdirSync(vclDir, { recursive: true })
@@ -113,10 +122,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       path.join(vclDir, 'tessera-site.vcl'),
       renderSiteVcl({ backends, purgeAcl: ['127.0.0.1', '::1'], purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken }),
     )
-    const secretFile = path.join(config.stateDir, 'varnish-secret')
-    await writeSecretFile(secretFile)
-
-    const edgeSpecs = [{ port: config.edge.port, adminPort: config.edge.adminPort }, ...(options.extraEdges ?? [])]
     const startEdge = async (index: number): Promise<EdgeNode> => {
       const spec = edgeSpecs[index]
       const name = `edge${index + 1}`
@@ -141,12 +146,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       stoppers.push(() => edges[i].varnishd.stop())
     }
 
+    await startNamed('purge')
+
     return {
       config,
       redisUrl,
       secrets,
       services,
       edges,
+      async restartService(name, how) {
+        const running = services[name]
+        if (how === 'kill') {
+          running.process.kill('SIGKILL')
+          await new Promise((r) => (running.process.exitCode !== null || running.process.signalCode !== null ? r(null) : running.process.once('exit', r)))
+        } else {
+          await running.stop()
+        }
+        services[name] = await startService({ name, script: SERVICE_SCRIPTS[name], port: config.ports[name], host: config.host, env, log: (l) => log(name, l) })
+        return services[name]
+      },
       async restartEdge(name) {
         const index = edges.findIndex((e) => e.name === name)
         if (index === -1) throw new Error(`no edge node ${name}`)

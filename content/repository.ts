@@ -1,0 +1,487 @@
+// The content store: records and their indexes in Redis, and one change event per write, all in one MULTI/EXEC.
+//
+// Write protocol (every put/delete):  WATCH the keys the decision depends on -> read `before` (and what the
+// rules need) -> MULTI: record + indexes + XADD tessera:events -> EXEC. If a watched key changed meanwhile,
+// EXEC does nothing and the write starts over (bounded). WATCH belongs to a connection, so the writes that
+// share one ioredis client are queued one at a time (see `writeQueues`); writers on other connections or in
+// other processes are kept apart by WATCH itself.
+import type { ChainableCommander, Redis } from 'ioredis'
+import { Conflict, InvalidInput, StoreUnavailable, TesseraError } from '../fragments/kit/errors.js'
+import { BLOCK_SLOTS, EVENTS_STREAM, type Article, type Block, type BlockSlot, type ChangeEvent, type Nav, type Section } from './model.js'
+import {
+  ID_PATTERN,
+  validateArticleInput,
+  validateBlockInput,
+  validateId,
+  validateNavInput,
+  validateSectionInput,
+  type ArticleInput,
+  type BlockInput,
+  type NavInput,
+  type SectionInput,
+} from './validate.js'
+
+/** The Redis key layout. Every key the content store uses is built here. */
+export const contentKeys = Object.freeze({
+  article: (id: string) => `tessera:article:${id}`, // string: Article JSON
+  articleSlugs: 'tessera:articles:slug', // hash: slug -> article id (slugs are unique)
+  articleHeadlines: 'tessera:articles:headline', // hash: id -> {"slug","title"} JSON (search without loading bodies)
+  articlesByUpdate: 'tessera:articles:updated', // zset: every article (drafts too), score updatedAt ms
+  articlesPublished: 'tessera:articles:published', // zset: published articles, score publishedAt ms
+  articlesByViews: 'tessera:articles:views', // zset: published articles, score views
+  sectionPublished: (slug: string) => `tessera:articles:section:${slug}`, // zset: published in section, score publishedAt ms
+  sectionMembers: (slug: string) => `tessera:articles:section-all:${slug}`, // set: every article id in section (drafts too)
+  section: (slug: string) => `tessera:section:${slug}`, // string: Section JSON
+  sections: 'tessera:sections', // zset: section slugs, score position (ties: slug order)
+  block: (id: string) => `tessera:block:${id}`, // string: Block JSON
+  slotBlocks: (slot: BlockSlot) => `tessera:blocks:${slot}`, // zset: block ids, score position (ties: id order)
+  nav: 'tessera:nav', // string: Nav JSON
+  events: EVENTS_STREAM, // stream: one entry per write, field `event` = ChangeEvent JSON
+})
+
+export const EVENTS_MAXLEN = 100_000
+const MAX_WRITE_ATTEMPTS = 25
+const MAX_LIST = 1_000
+
+export interface PutResult<T> {
+  record: T
+  created: boolean
+}
+
+export interface SearchHit {
+  kind: 'article' | 'section' | 'block'
+  id: string
+  title: string
+}
+
+/** What a write decided after reading under WATCH: its result, and (unless it is a no-op) what to commit. */
+interface WritePlan<T> {
+  result: T
+  commit?: { apply: (tx: ChainableCommander) => void; event: ChangeEvent }
+}
+
+// One write queue per Redis connection: a WATCH issued by one write must not be cleared by another's EXEC.
+const writeQueues = new WeakMap<Redis, Promise<unknown>>()
+// Connection generations: a reconnect drops the server-side WATCH, so a plan made across one is not committed.
+const generations = new WeakMap<Redis, { n: number }>()
+function generationOf(redis: Redis): { n: number } {
+  let g = generations.get(redis)
+  if (g === undefined) {
+    const counter = { n: 0 }
+    redis.on('close', () => counter.n++)
+    generations.set(redis, counter)
+    g = counter
+  }
+  return g
+}
+
+export class ContentRepository {
+  private readonly generation: { n: number }
+
+  constructor(private readonly redis: Redis) {
+    this.generation = generationOf(redis)
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------------------
+
+  async getArticle(id: string): Promise<Article | undefined> {
+    if (!ID_PATTERN.test(id)) return undefined
+    return this.getJson<Article>(contentKeys.article(id))
+  }
+
+  /** Any article with that slug, drafts and future-dated ones included: callers decide what to show. */
+  async getArticleBySlug(slug: string): Promise<Article | undefined> {
+    if (!ID_PATTERN.test(slug)) return undefined
+    const id = await this.store(() => this.redis.hget(contentKeys.articleSlugs, slug))
+    return id === null ? undefined : this.getArticle(id)
+  }
+
+  /** Published articles with publishedAt <= now, newest first; optionally only one section's. */
+  async listLatest(limit: number, opts: { section?: string } = {}): Promise<Article[]> {
+    const n = boundedLimit(limit)
+    if (n === 0) return []
+    let key: string = contentKeys.articlesPublished
+    if (opts.section !== undefined) {
+      if (!ID_PATTERN.test(opts.section)) return []
+      key = contentKeys.sectionPublished(opts.section)
+    }
+    const ids = await this.store(() => this.redis.zrevrangebyscore(key, Date.now(), '-inf', 'LIMIT', 0, n))
+    return this.getMany<Article>(ids.map(contentKeys.article))
+  }
+
+  /** Published articles (publishedAt <= now), most viewed first. */
+  async listPopular(limit: number): Promise<Article[]> {
+    const n = boundedLimit(limit)
+    const out: Article[] = []
+    const batch = Math.max(n * 2, 20)
+    for (let start = 0; out.length < n; start += batch) {
+      const ids = await this.store(() => this.redis.zrevrange(contentKeys.articlesByViews, start, start + batch - 1))
+      const now = Date.now()
+      for (const a of await this.getMany<Article>(ids.map(contentKeys.article))) {
+        if (a.publishedAt !== undefined && Date.parse(a.publishedAt) <= now && out.length < n) out.push(a)
+      }
+      if (ids.length < batch) break
+    }
+    return out
+  }
+
+  /** Every article, drafts included, most recently updated first. */
+  async listArticles(page: { offset: number; limit: number }): Promise<{ items: Article[]; total: number }> {
+    const n = boundedLimit(page.limit)
+    if (!Number.isSafeInteger(page.offset) || page.offset < 0) throw new InvalidInput('offset', 'must be an integer >= 0')
+    const [ids, total] = await this.store(() =>
+      Promise.all([
+        n === 0 ? Promise.resolve([] as string[]) : this.redis.zrevrange(contentKeys.articlesByUpdate, page.offset, page.offset + n - 1),
+        this.redis.zcard(contentKeys.articlesByUpdate),
+      ]),
+    )
+    return { items: await this.getMany<Article>(ids.map(contentKeys.article)), total }
+  }
+
+  /**
+   * Case-insensitive substring search for the editor console: sections (slug, title), articles (id, slug,
+   * title) and blocks (id, content), in that order, at most `limit` hits. Article bodies are not searched.
+   */
+  async search(query: string, limit: number): Promise<SearchHit[]> {
+    const n = boundedLimit(limit)
+    const q = query.trim().toLowerCase()
+    if (q === '' || n === 0) return []
+    const has = (...texts: string[]) => texts.some((t) => t.toLowerCase().includes(q))
+
+    const hits: SearchHit[] = []
+    for (const s of await this.listSections()) {
+      if (has(s.slug, s.title)) hits.push({ kind: 'section', id: s.slug, title: s.title })
+    }
+    const articleHits: SearchHit[] = []
+    let cursor = '0'
+    do {
+      const [next, flat] = await this.store(() => this.redis.hscan(contentKeys.articleHeadlines, cursor, 'COUNT', 500))
+      cursor = next
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const id = flat[i]!
+        const { slug, title } = JSON.parse(flat[i + 1]!) as { slug: string; title: string }
+        if (has(id, slug, title)) articleHits.push({ kind: 'article', id, title })
+      }
+    } while (cursor !== '0' && hits.length + articleHits.length < n)
+    articleHits.sort((a, b) => a.title.localeCompare(b.title) || a.id.localeCompare(b.id))
+    hits.push(...articleHits)
+    if (hits.length < n) {
+      for (const b of await this.listBlocks()) {
+        if (has(b.id, b.content)) hits.push({ kind: 'block', id: b.id, title: `${b.slot} ${b.kind}: ${excerpt(b.content)}` })
+      }
+    }
+    return hits.slice(0, n)
+  }
+
+  async getSection(slug: string): Promise<Section | undefined> {
+    if (!ID_PATTERN.test(slug)) return undefined
+    return this.getJson<Section>(contentKeys.section(slug))
+  }
+
+  /** Sections by position (ties by slug). */
+  async listSections(): Promise<Section[]> {
+    const slugs = await this.store(() => this.redis.zrange(contentKeys.sections, 0, -1))
+    return this.getMany<Section>(slugs.map(contentKeys.section))
+  }
+
+  async getBlock(id: string): Promise<Block | undefined> {
+    if (!ID_PATTERN.test(id)) return undefined
+    return this.getJson<Block>(contentKeys.block(id))
+  }
+
+  /** One slot's blocks, or every slot's, by position then id. Scheduling (startsAt/endsAt) is the reader's call. */
+  async listBlocks(slot?: BlockSlot): Promise<Block[]> {
+    const slots = slot === undefined ? BLOCK_SLOTS : BLOCK_SLOTS.filter((s) => s === slot)
+    if (slots.length === 0) throw new InvalidInput('slot', `must be one of ${BLOCK_SLOTS.join(', ')}`)
+    const ids = (await this.store(() => Promise.all(slots.map((s) => this.redis.zrange(contentKeys.slotBlocks(s), 0, -1))))).flat()
+    const blocks = await this.getMany<Block>(ids.map(contentKeys.block))
+    return slots.length === 1 ? blocks : blocks.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  async getNav(): Promise<Nav | undefined> {
+    return this.getJson<Nav>(contentKeys.nav)
+  }
+
+  /** True when there is no section, article, block or nav at all (a fresh store, ready for the demo seed). */
+  async isEmpty(): Promise<boolean> {
+    const keys = [contentKeys.sections, contentKeys.articlesByUpdate, contentKeys.nav, ...BLOCK_SLOTS.map(contentKeys.slotBlocks)]
+    return (await this.store(() => this.redis.exists(...keys))) === 0
+  }
+
+  // ---- writes --------------------------------------------------------------------------------------------
+
+  /** Create or replace an article. The slug must be free (409 `slug`) and the section must exist (400 `section`). */
+  async putArticle(id: string, raw: ArticleInput): Promise<PutResult<Article>> {
+    validateId('id', id)
+    const input = validateArticleInput(raw)
+    const k = contentKeys
+    return this.write(`article ${id}`, [k.article(id), k.articleSlugs, k.section(input.section)], async () => {
+      const [beforeJson, slugOwner, sectionExists] = await Promise.all([
+        this.redis.get(k.article(id)),
+        this.redis.hget(k.articleSlugs, input.slug),
+        this.redis.exists(k.section(input.section)),
+      ])
+      const before = parse<Article>(beforeJson)
+      if (slugOwner !== null && slugOwner !== id) {
+        throw new Conflict(`slug "${input.slug}" is already used by article ${slugOwner}; choose another slug`, 'slug')
+      }
+      if (sectionExists === 0) throw new InvalidInput('section', `section "${input.section}" does not exist; create it first (PUT /sections/${input.section})`)
+
+      const at = new Date()
+      const after: Article = { id, ...input, updatedAt: at.toISOString() }
+      const published = after.publishedAt === undefined ? undefined : Date.parse(after.publishedAt)
+      return {
+        result: { record: after, created: before === undefined },
+        commit: {
+          event: { kind: 'article', id, op: 'put', at: after.updatedAt, ...(before ? { before } : {}), after },
+          apply: (tx) => {
+            tx.set(k.article(id), JSON.stringify(after))
+            if (before && before.slug !== after.slug) tx.hdel(k.articleSlugs, before.slug)
+            tx.hset(k.articleSlugs, after.slug, id)
+            tx.hset(k.articleHeadlines, id, JSON.stringify({ slug: after.slug, title: after.title }))
+            tx.zadd(k.articlesByUpdate, at.getTime(), id)
+            if (before && before.section !== after.section) {
+              tx.srem(k.sectionMembers(before.section), id)
+              tx.zrem(k.sectionPublished(before.section), id)
+            }
+            tx.sadd(k.sectionMembers(after.section), id)
+            if (published === undefined) {
+              tx.zrem(k.articlesPublished, id)
+              tx.zrem(k.articlesByViews, id)
+              tx.zrem(k.sectionPublished(after.section), id)
+            } else {
+              tx.zadd(k.articlesPublished, published, id)
+              tx.zadd(k.articlesByViews, after.views ?? 0, id)
+              tx.zadd(k.sectionPublished(after.section), published, id)
+            }
+          },
+        },
+      }
+    })
+  }
+
+  /** Delete an article; false when there was none. */
+  async deleteArticle(id: string): Promise<boolean> {
+    validateId('id', id)
+    const k = contentKeys
+    return this.write(`article ${id}`, [k.article(id), k.articleSlugs], async () => {
+      const before = parse<Article>(await this.redis.get(k.article(id)))
+      if (before === undefined) return { result: false }
+      const slugOwner = await this.redis.hget(k.articleSlugs, before.slug)
+      return {
+        result: true,
+        commit: {
+          event: { kind: 'article', id, op: 'delete', at: new Date().toISOString(), before },
+          apply: (tx) => {
+            tx.del(k.article(id))
+            if (slugOwner === id) tx.hdel(k.articleSlugs, before.slug)
+            tx.hdel(k.articleHeadlines, id)
+            tx.zrem(k.articlesByUpdate, id)
+            tx.zrem(k.articlesPublished, id)
+            tx.zrem(k.articlesByViews, id)
+            tx.zrem(k.sectionPublished(before.section), id)
+            tx.srem(k.sectionMembers(before.section), id)
+          },
+        },
+      }
+    })
+  }
+
+  async putSection(slug: string, raw: SectionInput): Promise<PutResult<Section>> {
+    validateId('slug', slug)
+    const input = validateSectionInput(raw)
+    const k = contentKeys
+    return this.write(`section ${slug}`, [k.section(slug)], async () => {
+      const before = parse<Section>(await this.redis.get(k.section(slug)))
+      const after: Section = { slug, ...input }
+      return {
+        result: { record: after, created: before === undefined },
+        commit: {
+          event: { kind: 'section', id: slug, op: 'put', at: new Date().toISOString(), ...(before ? { before } : {}), after },
+          apply: (tx) => {
+            tx.set(k.section(slug), JSON.stringify(after))
+            tx.zadd(k.sections, after.position, slug)
+          },
+        },
+      }
+    })
+  }
+
+  /** Delete a section; false when there was none; Conflict (409 `slug`) while any article (drafts too) is in it. */
+  async deleteSection(slug: string): Promise<boolean> {
+    validateId('slug', slug)
+    const k = contentKeys
+    return this.write(`section ${slug}`, [k.section(slug), k.sectionMembers(slug)], async () => {
+      const [beforeJson, members] = await Promise.all([this.redis.get(k.section(slug)), this.redis.scard(k.sectionMembers(slug))])
+      const before = parse<Section>(beforeJson)
+      if (before === undefined) return { result: false }
+      if (members > 0) {
+        throw new Conflict(`section "${slug}" still has ${members} article(s), drafts included; move or delete them first`, 'slug')
+      }
+      return {
+        result: true,
+        commit: {
+          event: { kind: 'section', id: slug, op: 'delete', at: new Date().toISOString(), before },
+          apply: (tx) => {
+            tx.del(k.section(slug))
+            tx.zrem(k.sections, slug)
+          },
+        },
+      }
+    })
+  }
+
+  async putBlock(id: string, raw: BlockInput): Promise<PutResult<Block>> {
+    validateId('id', id)
+    const input = validateBlockInput(raw)
+    const k = contentKeys
+    return this.write(`block ${id}`, [k.block(id)], async () => {
+      const before = parse<Block>(await this.redis.get(k.block(id)))
+      const after: Block = { id, ...input, updatedAt: new Date().toISOString() }
+      return {
+        result: { record: after, created: before === undefined },
+        commit: {
+          event: { kind: 'block', id, op: 'put', at: after.updatedAt, ...(before ? { before } : {}), after },
+          apply: (tx) => {
+            tx.set(k.block(id), JSON.stringify(after))
+            if (before && before.slot !== after.slot) tx.zrem(k.slotBlocks(before.slot), id)
+            tx.zadd(k.slotBlocks(after.slot), after.position, id)
+          },
+        },
+      }
+    })
+  }
+
+  async deleteBlock(id: string): Promise<boolean> {
+    validateId('id', id)
+    const k = contentKeys
+    return this.write(`block ${id}`, [k.block(id)], async () => {
+      const before = parse<Block>(await this.redis.get(k.block(id)))
+      if (before === undefined) return { result: false }
+      return {
+        result: true,
+        commit: {
+          event: { kind: 'block', id, op: 'delete', at: new Date().toISOString(), before },
+          apply: (tx) => {
+            tx.del(k.block(id))
+            tx.zrem(k.slotBlocks(before.slot), id)
+          },
+        },
+      }
+    })
+  }
+
+  async putNav(raw: NavInput): Promise<PutResult<Nav>> {
+    const input = validateNavInput(raw)
+    return this.write('nav', [contentKeys.nav], async () => {
+      const before = parse<Nav>(await this.redis.get(contentKeys.nav))
+      const after: Nav = { entries: input.entries, updatedAt: new Date().toISOString() }
+      return {
+        result: { record: after, created: before === undefined },
+        commit: {
+          event: { kind: 'nav', id: 'nav', op: 'put', at: after.updatedAt, ...(before ? { before } : {}), after },
+          apply: (tx) => {
+            tx.set(contentKeys.nav, JSON.stringify(after))
+          },
+        },
+      }
+    })
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------------------------
+
+  /** WATCH `keys`, plan under the watch, commit plan + event in one MULTI/EXEC; start over if a watched key moved. */
+  private async write<T>(what: string, keys: string[], plan: () => Promise<WritePlan<T>>): Promise<T> {
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      const outcome = await this.store(() => this.queued(() => this.attempt(keys, plan)))
+      if (outcome.committed) return outcome.result
+      await sleep(Math.random() * 5 * attempt) // someone else wrote a watched key; let them finish, then retry
+    }
+    throw new Conflict(`${what} kept changing under concurrent writes (${MAX_WRITE_ATTEMPTS} attempts); retry the request`)
+  }
+
+  private async attempt<T>(keys: string[], plan: () => Promise<WritePlan<T>>): Promise<{ committed: false } | { committed: true; result: T }> {
+    const generation = this.generation.n
+    await this.redis.watch(...keys)
+    let decided: WritePlan<T>
+    try {
+      decided = await plan()
+    } catch (err) {
+      await this.redis.unwatch().catch(() => undefined)
+      throw err
+    }
+    if (decided.commit === undefined) {
+      await this.redis.unwatch()
+      return { committed: true, result: decided.result }
+    }
+    if (this.generation.n !== generation) return { committed: false } // reconnected: our WATCH is gone, plan again
+    const tx = this.redis.multi()
+    decided.commit.apply(tx)
+    tx.xadd(contentKeys.events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', JSON.stringify(decided.commit.event))
+    const replies = await tx.exec()
+    if (replies === null) return { committed: false } // a watched key changed: nothing was written
+    const failed = replies.find(([err]) => err)
+    if (failed) throw failed[0]
+    return { committed: true, result: decided.result }
+  }
+
+  /** Run `fn` after every earlier write on this connection has finished (WATCH state is per connection). */
+  private queued<R>(fn: () => Promise<R>): Promise<R> {
+    const previous = writeQueues.get(this.redis) ?? Promise.resolve()
+    const run = previous.then(fn, fn)
+    writeQueues.set(
+      this.redis,
+      run.catch(() => undefined),
+    )
+    return run
+  }
+
+  /** Run Redis calls, turning "Redis is not there" into StoreUnavailable (503); other errors pass through. */
+  private async store<R>(fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn()
+    } catch (err) {
+      if (err instanceof TesseraError || !isUnavailable(err)) throw err
+      throw new StoreUnavailable(err)
+    }
+  }
+
+  private async getJson<T>(key: string): Promise<T | undefined> {
+    return parse<T>(await this.store(() => this.redis.get(key)))
+  }
+
+  private async getMany<T>(keys: string[]): Promise<T[]> {
+    if (keys.length === 0) return []
+    const values = await this.store(() => this.redis.mget(...keys))
+    // an index entry whose record was deleted between the two reads is simply skipped
+    return values.flatMap((v) => (v === null ? [] : [JSON.parse(v) as T]))
+  }
+}
+
+function parse<T>(json: string | null): T | undefined {
+  return json === null ? undefined : (JSON.parse(json) as T)
+}
+
+function boundedLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_LIST) throw new InvalidInput('limit', `must be an integer from 0 to ${MAX_LIST}`)
+  return limit
+}
+
+/** Connection-level failures (down, refused, reset, gave up retrying) and Redis saying it cannot serve now. */
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  if (err.name === 'ReplyError') return /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY|NOREPLICAS)\b/.test(err.message)
+  if (err.name === 'MaxRetriesPerRequestError') return true
+  const code = (err as Error & { code?: string }).code
+  if (code !== undefined && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)) return true
+  return /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Command timed out/i.test(err.message)
+}
+
+function excerpt(content: string): string {
+  const plain = content.replace(/<[^>]*>|\{\{[^}]*\}\}/g, ' ').replace(/\s+/g, ' ').trim()
+  return plain.length > 60 ? `${plain.slice(0, 59)}…` : plain
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,128 @@
+// The purge service's HTTP API, for editors (and ops): purge, preview, audit, edge health, bans.
+import { readFile } from 'node:fs/promises'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Logger } from '../fragments/kit/log.js'
+import { InvalidInput } from '../fragments/kit/errors.js'
+import { urlsForKeys } from '../fragments/kit/key-index.js'
+import { requireBearer } from '../fragments/kit/service.js'
+import { createService } from '../fragments/kit/service.js'
+import { openApiDocument } from './openapi.js'
+import type { Purger } from './purger.js'
+import { parsePurgeRequest } from './request.js'
+import { banExpressionForUrl, VarnishCli } from './varnish-cli.js'
+import { warm } from './warmup.js'
+
+export interface PurgeApiDeps {
+  redis: Redis
+  purger: Purger
+  editorToken: string
+  opsToken?: string
+  /** Admin (-T) address of each edge node, in the order of purger.nodes. */
+  edgeAdmins: Array<{ host: string; port: number }>
+  adminSecretFile: string
+  warmConcurrency: number
+  logger?: Logger
+}
+
+export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
+  const app = createService({ name: 'purge', logger: deps.logger, bodyLimit: 256 * 1024 })
+  const who = (request: FastifyRequest) => {
+    const token = requireBearer(request, [deps.editorToken, deps.opsToken], 'the purge API')
+    return token === deps.editorToken ? 'editor' : 'ops'
+  }
+
+  /** Pages come last: warming a page re-assembles it from the fragments warmed just before. */
+  const affectedUrls = async (keys: string[], urls: string[]) => {
+    const all = [...new Set([...(await urlsForKeys(deps.redis, keys)), ...urls])]
+    return [...all.filter((u) => u.startsWith('/fragments/')), ...all.filter((u) => !u.startsWith('/fragments/'))]
+  }
+
+  app.post('/purges', async (request, reply) => {
+    const role = who(request)
+    const { target, mode, warm: wantWarm } = parsePurgeRequest(request.body)
+    const record = await deps.purger.purge(target, mode, { who: role, source: 'api' })
+    const warmed = wantWarm ? await warm(
+      deps.purger.nodes.map((n) => deps.purger.client(n)),
+      await affectedUrls(target.keys, target.urls),
+      deps.warmConcurrency,
+    ) : undefined
+    // 200: every node acknowledged. 202: some node did not; it has the purge queued and will converge.
+    return reply.code(record.complete ? 200 : 202).send({ ...record, ...(warmed ? { warmed } : {}) })
+  })
+
+  app.post('/purges/preview', async (request) => {
+    who(request)
+    const { target, mode } = parsePurgeRequest(request.body)
+    const urls = await affectedUrls(target.keys, target.urls)
+    return { mode, keys: target.keys, urls, count: urls.length, nodes: deps.purger.nodes }
+  })
+
+  app.get('/purges', async (request) => {
+    who(request)
+    const raw = (request.query as Record<string, string>).limit
+    const limit = raw === undefined ? 50 : Number(raw)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInput('limit', 'must be an integer from 1 to 1000')
+    return { purges: await deps.purger.audit(limit) }
+  })
+
+  app.get('/edges', async (request) => {
+    who(request)
+    const lags = await deps.purger.lag()
+    const secret = await readFile(deps.adminSecretFile).catch(() => undefined)
+    const edges = await Promise.all(
+      deps.purger.nodes.map(async (_node, i) => {
+        const lag = lags[i]
+        const address = deps.edgeAdmins[i]
+        if (!address) return { ...lag, admin: { reachable: false, error: 'no admin address configured (TESSERA_EDGE_ADMINS)' } }
+        if (!secret) return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: false, error: `cannot read ${deps.adminSecretFile}` } }
+        try {
+          const cli = await VarnishCli.connect({ ...address, secret, timeoutMs: 2000 })
+          try {
+            await cli.ping()
+            const backends = await cli.backendList()
+            return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: true, backends: backends.map((b) => ({ name: b.name, health: b.health, admin: b.admin, probe: b.probe })) } }
+          } finally {
+            await cli.close()
+          }
+        } catch (err) {
+          return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: false, error: (err as Error).message } }
+        }
+      }),
+    )
+    return { edges }
+  })
+
+  app.post('/bans', async (request, reply) => {
+    const role = who(request)
+    const body = request.body as Record<string, unknown> | null
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidInput('body', 'must be {"prefix": "/path/"} or {"regex": "..."}')
+    const fields = Object.keys(body)
+    if (fields.length !== 1 || (fields[0] !== 'prefix' && fields[0] !== 'regex')) throw new InvalidInput('body', 'must be exactly one of {"prefix": "/path/"} or {"regex": "..."}')
+    const kind = fields[0] as 'prefix' | 'regex'
+    const expression = banExpressionForUrl(kind, body[kind] as string)
+    const secret = await readFile(deps.adminSecretFile)
+    const nodes = await Promise.all(
+      deps.purger.nodes.map(async (node, i) => {
+        const started = performance.now()
+        try {
+          const cli = await VarnishCli.connect({ ...deps.edgeAdmins[i], secret, timeoutMs: 2000 })
+          try {
+            await cli.ban(expression)
+          } finally {
+            await cli.close()
+          }
+          return { node, ok: true, ms: Math.round(performance.now() - started) }
+        } catch (err) {
+          return { node, ok: false, error: { code: (err as { code?: string }).code ?? 'TESSERA_BAN_FAILED', message: (err as Error).message } }
+        }
+      }),
+    )
+    const complete = nodes.every((n) => n.ok)
+    request.log.info({ who: role, expression, complete }, 'ban')
+    return reply.code(complete ? 200 : 502).send({ expression, complete, nodes })
+  })
+
+  app.get('/openapi.json', async () => openApiDocument)
+  return app
+}

@@ -1,0 +1,104 @@
+// Content change events -> purges. A Redis consumer group gives at-least-once delivery: an event is
+// acknowledged only after its purge reached every edge node or sits in a lagging node's durable queue; a
+// crash between read and purge leaves it pending, and the next start (same consumer name) reads it again.
+import os from 'node:os'
+import type { Redis } from 'ioredis'
+import type { Logger } from '../fragments/kit/log.js'
+import { type ChangeEvent, EVENTS_STREAM } from '../content/model.js'
+import { keysForEvent } from './keys-for-event.js'
+import type { PurgeRecord, Purger } from './purger.js'
+
+export const CONSUMER_GROUP = 'tessera-purgers'
+const BATCH = 200
+/** Entries another consumer left pending this long are taken over (that consumer is presumed dead). */
+const CLAIM_IDLE_MS = 30_000
+
+type Entries = Array<[id: string, fields: string[]]>
+
+export interface ConsumerOptions {
+  redis: Redis // a dedicated connection: XREADGROUP blocks it
+  purger: Purger
+  log: Logger
+  consumerName?: string
+  blockMs?: number
+  onPurged?: (record: PurgeRecord, events: ChangeEvent[]) => void
+}
+
+export class EventConsumer {
+  private running = false
+  private loop: Promise<void> | undefined
+  readonly name: string
+  processed = 0
+
+  constructor(private readonly options: ConsumerOptions) {
+    this.name = options.consumerName ?? `${os.hostname()}`
+  }
+
+  async start(): Promise<void> {
+    try {
+      // From the stream's start: a group created late still purges for every change it has not seen.
+      await this.options.redis.xgroup('CREATE', EVENTS_STREAM, CONSUMER_GROUP, '0', 'MKSTREAM')
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err
+    }
+    this.running = true
+    this.loop = this.run()
+  }
+
+  async stop(): Promise<void> {
+    this.running = false
+    this.options.redis.disconnect() // unblocks XREADGROUP
+    await this.loop
+  }
+
+  private async run(): Promise<void> {
+    let ownPendingDone = false
+    let lastClaim = 0
+    while (this.running) {
+      try {
+        let entries: Entries = []
+        if (!ownPendingDone) {
+          // What this consumer read before a crash or restart and never acknowledged.
+          entries = await this.read('0')
+          if (entries.length === 0) ownPendingDone = true
+        } else if (Date.now() - lastClaim > CLAIM_IDLE_MS / 2) {
+          lastClaim = Date.now()
+          const claimed = (await this.options.redis.xautoclaim(EVENTS_STREAM, CONSUMER_GROUP, this.name, CLAIM_IDLE_MS, '0', 'COUNT', BATCH)) as [string, Entries, string[]?]
+          entries = claimed[1].filter((e) => e && e[1])
+        }
+        if (entries.length === 0) entries = await this.read('>')
+        if (entries.length > 0) await this.handle(entries)
+      } catch (err) {
+        if (!this.running) return
+        this.options.log.error({ err, code: 'TESSERA_CONSUMER_ERROR' }, 'event consumer error; retrying in 1 s')
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    }
+  }
+
+  private async read(from: '0' | '>'): Promise<Entries> {
+    const args: Array<string | number> = ['GROUP', CONSUMER_GROUP, this.name, 'COUNT', BATCH]
+    if (from === '>') args.push('BLOCK', this.options.blockMs ?? 1000)
+    const result = (await (this.options.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(...args, 'STREAMS', EVENTS_STREAM, from)) as Array<[string, Entries]> | null
+    return result?.[0]?.[1] ?? []
+  }
+
+  private async handle(entries: Entries): Promise<void> {
+    const events: ChangeEvent[] = []
+    for (const [, fields] of entries) {
+      const i = fields.indexOf('event')
+      try {
+        if (i !== -1) events.push(JSON.parse(fields[i + 1]) as ChangeEvent)
+      } catch {
+        this.options.log.error({ code: 'TESSERA_BAD_EVENT', fields }, 'unreadable change event skipped')
+      }
+    }
+    const keys = [...new Set(events.flatMap((e) => keysForEvent(e)))]
+    if (keys.length > 0) {
+      const record = await this.options.purger.purge({ keys, urls: [] }, 'hard', { who: `events:${this.name}`, source: 'event' })
+      this.options.onPurged?.(record, events)
+    }
+    await this.options.redis.xack(EVENTS_STREAM, CONSUMER_GROUP, ...entries.map(([id]) => id))
+    this.processed += entries.length
+  }
+}

@@ -1,0 +1,67 @@
+// One edge node's purge endpoint (the VCL's PURGE), over a keep-alive pool. The status and the purged-object
+// count are checked: anything else is a failure the caller queues and retries.
+import { Pool } from 'undici'
+import { EdgeNodeUnreachable, EdgePurgeRejected } from './errors.js'
+
+export type PurgeMode = 'hard' | 'soft'
+
+export interface NodeAck {
+  node: string
+  status: number
+  purged: number
+  ms: number
+}
+
+/** Keys per PURGE request: keeps the xkey-purge header far below Varnish's request header limit. */
+const KEYS_PER_REQUEST = 200
+
+export class EdgeClient {
+  private readonly pool: Pool
+
+  constructor(
+    readonly node: string,
+    private readonly secret: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.pool = new Pool(node, { connections: 8, keepAliveTimeout: 30_000, connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+  }
+
+  /** Purges by surrogate keys and/or URLs; resolves with the node's own count of purged objects. */
+  async purge(target: { keys: string[]; urls: string[] }, mode: PurgeMode): Promise<NodeAck> {
+    const started = performance.now()
+    const requests: Array<{ path: string; keys?: string }> = []
+    for (let i = 0; i < target.keys.length; i += KEYS_PER_REQUEST) requests.push({ path: '/', keys: target.keys.slice(i, i + KEYS_PER_REQUEST).join(' ') })
+    for (const url of target.urls) requests.push({ path: url })
+    const counts = await Promise.all(requests.map((r) => this.send(r.path, mode, r.keys)))
+    return { node: this.node, status: 200, purged: counts.reduce((a, b) => a + b, 0), ms: Math.round((performance.now() - started) * 10) / 10 }
+  }
+
+  private async send(path: string, mode: PurgeMode, keys?: string): Promise<number> {
+    let response
+    try {
+      response = await this.pool.request({
+        method: 'PURGE',
+        path,
+        headers: { 'x-tessera-purge-secret': this.secret, 'x-tessera-purge-mode': mode, ...(keys ? { 'xkey-purge': keys } : {}) },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      })
+    } catch (err) {
+      throw new EdgeNodeUnreachable(this.node, err)
+    }
+    const body = await response.body.text()
+    const count = Number(response.headers['x-purged-count'])
+    if (response.statusCode !== 200 || !Number.isInteger(count)) throw new EdgePurgeRejected(this.node, response.statusCode, body)
+    return count
+  }
+
+  /** GET through this node (warm-up): the status, or an error. */
+  async fetch(path: string): Promise<number> {
+    const response = await this.pool.request({ method: 'GET', path, signal: AbortSignal.timeout(this.timeoutMs * 5) })
+    await response.body.dump()
+    return response.statusCode
+  }
+
+  close(): Promise<void> {
+    return this.pool.close()
+  }
+}

@@ -1,0 +1,84 @@
+// The purge API as an OpenAPI 3.1 document, served at GET /openapi.json.
+const error = { $ref: '#/components/schemas/Error' }
+const purgeBody = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'At least one non-empty list; at most 1000 keys and URLs in all.',
+  properties: {
+    keys: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z0-9-]*(:[A-Za-z0-9._-]{1,128})?$' }, examples: [['article:42', 'list:latest']] },
+    articles: { type: 'array', items: { type: 'string' }, description: 'article ids -> article:<id>' },
+    sections: { type: 'array', items: { type: 'string' }, description: 'section slugs -> section:<slug>' },
+    blocks: { type: 'array', items: { type: 'string' }, description: 'block ids -> block:<id>' },
+    urls: { type: 'array', items: { type: 'string', pattern: '^/' }, description: 'site paths, purged one by one' },
+    mode: { enum: ['hard', 'soft'], default: 'hard', description: 'soft: readers get the stale copy once while it refreshes' },
+    warm: { type: 'boolean', default: false, description: 'after purging, re-fetch the affected URLs through every edge node' },
+  },
+}
+const responses = (ok: object) => ({
+  ...ok,
+  '400': { description: 'Invalid input; nothing was done', content: { 'application/json': { schema: error } } },
+  '401': { description: 'Missing or wrong bearer token', content: { 'application/json': { schema: error } } },
+})
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'Tessera purge service', version: '1.0.0', description: 'Exact, acknowledged invalidation on every edge node.' },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'TESSERA_EDITOR_TOKEN (or TESSERA_OPS_TOKEN)' } },
+    schemas: {
+      Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } } },
+      PurgeRequest: purgeBody,
+      NodeResult: {
+        type: 'object',
+        properties: { node: { type: 'string' }, ok: { type: 'boolean' }, status: { type: 'integer' }, purged: { type: 'integer' }, ms: { type: 'number' }, queued: { type: 'boolean' }, error: error },
+      },
+      PurgeRecord: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' }, at: { type: 'string', format: 'date-time' }, who: { type: 'string' }, source: { enum: ['api', 'event'] },
+          mode: { enum: ['hard', 'soft'] }, keys: { type: 'array', items: { type: 'string' } }, urls: { type: 'array', items: { type: 'string' } },
+          complete: { type: 'boolean' }, nodes: { type: 'array', items: { $ref: '#/components/schemas/NodeResult' } },
+        },
+      },
+    },
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/purges': {
+      post: {
+        summary: 'Purge, and answer once every edge node acknowledged (or with the per-node failures)',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PurgeRequest' } } } },
+        responses: responses({
+          '200': { description: 'Every node acknowledged', content: { 'application/json': { schema: { $ref: '#/components/schemas/PurgeRecord' } } } },
+          '202': { description: 'Some nodes failed; the purge is queued for them and retried until they converge', content: { 'application/json': { schema: { $ref: '#/components/schemas/PurgeRecord' } } } },
+        }),
+      },
+      get: {
+        summary: 'Audit log of recent purges, newest first',
+        parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } }],
+        responses: responses({ '200': { description: 'Recent purges', content: { 'application/json': { schema: { type: 'object', properties: { purges: { type: 'array', items: { $ref: '#/components/schemas/PurgeRecord' } } } } } } } }),
+      },
+    },
+    '/purges/preview': {
+      post: {
+        summary: 'The URLs a purge would hit (from the key -> URL index written at render time); purges nothing',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PurgeRequest' } } } },
+        responses: responses({ '200': { description: 'Keys and URLs', content: { 'application/json': { schema: { type: 'object', properties: { keys: { type: 'array' }, urls: { type: 'array' }, count: { type: 'integer' } } } } } } }),
+      },
+    },
+    '/edges': {
+      get: {
+        summary: 'Each edge node: admin CLI reachability, backend health, purge queue and lag',
+        responses: responses({ '200': { description: 'Edge nodes' } }),
+      },
+    },
+    '/bans': {
+      post: {
+        summary: 'Ban by URL prefix or regex on every node, through the Varnish admin CLI',
+        requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [{ type: 'object', required: ['prefix'], properties: { prefix: { type: 'string' } } }, { type: 'object', required: ['regex'], properties: { regex: { type: 'string' } } }] } } } },
+        responses: responses({ '200': { description: 'Every node took the ban' }, '502': { description: 'Some node did not; see nodes' } }),
+      },
+    },
+    '/health': { get: { security: [], summary: 'Liveness', responses: { '200': { description: 'ok' } } } },
+  },
+} as const

@@ -1,0 +1,263 @@
+// The purge path: coalesce bursts, mark the keys purged (so origins re-check renders in flight), send the
+// purge to every edge node in parallel, queue it durably for any node that did not take it, retry those
+// queues with backoff until they converge, and keep an audit log.
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { Logger } from '../fragments/kit/log.js'
+import { markPurged } from '../fragments/kit/key-index.js'
+import { EdgeClient, type NodeAck, type PurgeMode } from './edge-client.js'
+
+export interface PurgeTarget {
+  keys: string[]
+  urls: string[]
+}
+
+export interface NodeResult {
+  node: string
+  ok: boolean
+  status?: number
+  purged?: number
+  ms?: number
+  error?: { code: string; message: string }
+  queued?: boolean
+}
+
+export interface PurgeRecord {
+  id: string
+  at: string
+  who: string
+  source: 'api' | 'event'
+  mode: PurgeMode
+  keys: string[]
+  urls: string[]
+  complete: boolean
+  /** When every node had answered (acknowledged, or failed and queued). */
+  ackedAt: string
+  nodes: NodeResult[]
+}
+
+export interface NodeLag {
+  node: string
+  pending: number
+  oldestQueuedAt?: string
+  lagMs: number
+  lastError?: string
+}
+
+interface QueuedPurge extends PurgeTarget {
+  id: string
+  mode: PurgeMode
+  at: number
+}
+
+const AUDIT_KEY = 'tessera:purge-audit'
+const AUDIT_LENGTH = 1000
+const queueKey = (node: string) => `tessera:purge-queue:${node}`
+const MIN_BACKOFF_MS = 200
+const MAX_BACKOFF_MS = 10_000
+
+export interface PurgerOptions {
+  redis: Redis
+  nodes: string[]
+  secret: string
+  timeoutMs: number
+  coalesceMs: number
+  log: Logger
+}
+
+export class Purger {
+  private readonly clients: EdgeClient[]
+  private readonly lastSent = new Map<string, number>()
+  private pending: { target: PurgeTarget; mode: PurgeMode; timer: NodeJS.Timeout; fireAt: number; done: Promise<NodeResult[]>; resolve: (r: NodeResult[]) => void; reject: (e: unknown) => void } | undefined
+  private readonly retry = new Map<string, { timer?: NodeJS.Timeout; backoff: number; lastError?: string; draining: boolean }>()
+  private closed = false
+
+  constructor(private readonly options: PurgerOptions) {
+    this.clients = options.nodes.map((node) => new EdgeClient(node, options.secret, options.timeoutMs))
+    for (const node of options.nodes) this.retry.set(node, { backoff: MIN_BACKOFF_MS, draining: false })
+  }
+
+  get nodes(): string[] {
+    return this.options.nodes
+  }
+
+  /** Starts draining queues left by an earlier run (a restart keeps them: they live in Redis). */
+  async start(): Promise<void> {
+    for (const node of this.options.nodes) {
+      if ((await this.options.redis.llen(queueKey(node))) > 0) this.scheduleRetry(node, 0)
+    }
+  }
+
+  async purge(target: PurgeTarget, mode: PurgeMode, meta: { who: string; source: 'api' | 'event' }): Promise<PurgeRecord> {
+    const at = new Date()
+    const nodes = await this.coalesced(target, mode)
+    const record: PurgeRecord = {
+      id: randomUUID(),
+      at: at.toISOString(),
+      who: meta.who,
+      source: meta.source,
+      mode,
+      keys: target.keys,
+      urls: target.urls,
+      complete: nodes.every((n) => n.ok),
+      ackedAt: new Date().toISOString(),
+      nodes,
+    }
+    await this.options.redis.multi().lpush(AUDIT_KEY, JSON.stringify(record)).ltrim(AUDIT_KEY, 0, AUDIT_LENGTH - 1).exec()
+    const failed = nodes.filter((n) => !n.ok)
+    if (failed.length) this.options.log.warn({ code: 'TESSERA_PURGE_QUEUED', purge: record.id, nodes: failed }, 'purge queued for lagging edge nodes')
+    return record
+  }
+
+  async audit(limit: number): Promise<PurgeRecord[]> {
+    const rows = await this.options.redis.lrange(AUDIT_KEY, 0, limit - 1)
+    return rows.map((r) => JSON.parse(r) as PurgeRecord)
+  }
+
+  async lag(): Promise<NodeLag[]> {
+    return Promise.all(
+      this.options.nodes.map(async (node) => {
+        const [pending, oldest] = await Promise.all([this.options.redis.llen(queueKey(node)), this.options.redis.lindex(queueKey(node), 0)])
+        const oldestAt = oldest ? (JSON.parse(oldest) as QueuedPurge).at : undefined
+        return {
+          node,
+          pending,
+          ...(oldestAt ? { oldestQueuedAt: new Date(oldestAt).toISOString() } : {}),
+          lagMs: oldestAt ? Date.now() - oldestAt : 0,
+          ...(this.retry.get(node)?.lastError ? { lastError: this.retry.get(node)?.lastError } : {}),
+        }
+      }),
+    )
+  }
+
+  client(node: string): EdgeClient {
+    const client = this.clients.find((c) => c.node === node)
+    if (!client) throw new Error(`no edge node ${node}`)
+    return client
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    for (const state of this.retry.values()) clearTimeout(state.timer)
+    if (this.pending) {
+      clearTimeout(this.pending.timer)
+      this.fire()
+    }
+    await Promise.all(this.clients.map((c) => c.close()))
+  }
+
+  /**
+   * Bursts: a key purged less than coalesceMs ago waits for the window's end, together with everything
+   * else that arrives meanwhile (one purge per key per window). A lone change goes out at once.
+   */
+  private coalesced(target: PurgeTarget, mode: PurgeMode): Promise<NodeResult[]> {
+    const now = Date.now()
+    const fireAt = Math.max(now, ...target.keys.map((k) => (this.lastSent.get(`${mode}:${k}`) ?? 0) + this.options.coalesceMs))
+    if (fireAt <= now && !this.pending) return this.send(target, mode)
+    if (this.pending && this.pending.mode === mode) {
+      const p = this.pending
+      p.target = { keys: [...new Set([...p.target.keys, ...target.keys])], urls: [...new Set([...p.target.urls, ...target.urls])] }
+      if (fireAt > p.fireAt) {
+        clearTimeout(p.timer)
+        p.fireAt = fireAt
+        p.timer = setTimeout(() => this.fire(), fireAt - now)
+      }
+      return p.done
+    }
+    if (this.pending) return this.pending.done.then(() => this.coalesced(target, mode))
+    let resolve!: (r: NodeResult[]) => void
+    let reject!: (e: unknown) => void
+    const done = new Promise<NodeResult[]>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    this.pending = { target, mode, fireAt, timer: setTimeout(() => this.fire(), fireAt - now), done, resolve, reject }
+    return done
+  }
+
+  private fire(): void {
+    const p = this.pending
+    if (!p) return
+    this.pending = undefined
+    this.send(p.target, p.mode).then(p.resolve, p.reject)
+  }
+
+  private async send(target: PurgeTarget, mode: PurgeMode): Promise<NodeResult[]> {
+    const sentAt = Date.now()
+    for (const key of target.keys) this.lastSent.set(`${mode}:${key}`, sentAt)
+    this.forgetOldSends(sentAt)
+    // Marks first: a render that read before this change and checks after this line will read again.
+    await markPurged(this.options.redis, target.keys, sentAt)
+    return Promise.all(
+      this.clients.map(async (client): Promise<NodeResult> => {
+        const queued: QueuedPurge = { id: randomUUID(), ...target, mode, at: sentAt }
+        // A lagging node gets purges in order, from its queue.
+        if ((await this.options.redis.llen(queueKey(client.node))) > 0) {
+          await this.enqueue(client.node, queued)
+          return { node: client.node, ok: false, queued: true, error: { code: 'TESSERA_EDGE_LAGGING', message: `edge node ${client.node} is catching up on earlier purges; this one is queued behind them` } }
+        }
+        try {
+          const ack: NodeAck = await client.purge(target, mode)
+          return { node: client.node, ok: true, status: ack.status, purged: ack.purged, ms: ack.ms }
+        } catch (err) {
+          await this.enqueue(client.node, queued)
+          const e = err as { code?: string; message?: string }
+          return { node: client.node, ok: false, queued: true, error: { code: e.code ?? 'TESSERA_EDGE_ERROR', message: e.message ?? String(err) } }
+        }
+      }),
+    )
+  }
+
+  private forgetOldSends(now: number): void {
+    if (this.lastSent.size < 10_000) return
+    for (const [key, at] of this.lastSent) if (now - at > this.options.coalesceMs) this.lastSent.delete(key)
+  }
+
+  private async enqueue(node: string, purge: QueuedPurge): Promise<void> {
+    await this.options.redis.rpush(queueKey(node), JSON.stringify(purge))
+    this.scheduleRetry(node)
+  }
+
+  private scheduleRetry(node: string, delay?: number): void {
+    const state = this.retry.get(node)!
+    if (this.closed || state.timer || state.draining) return
+    state.timer = setTimeout(() => {
+      state.timer = undefined
+      void this.drain(node)
+    }, delay ?? state.backoff)
+  }
+
+  /** Sends a node's queued purges in order; stops at the first failure and backs off. */
+  private async drain(node: string): Promise<void> {
+    const state = this.retry.get(node)!
+    const client = this.client(node)
+    state.draining = true
+    try {
+      for (;;) {
+        if (this.closed) return
+        const head = await this.options.redis.lindex(queueKey(node), 0)
+        if (!head) break
+        const purge = JSON.parse(head) as QueuedPurge
+        try {
+          const ack = await client.purge(purge, purge.mode)
+          await this.options.redis.lpop(queueKey(node))
+          this.options.log.info({ node, purge: purge.id, purged: ack.purged, lagMs: Date.now() - purge.at }, 'queued purge delivered')
+        } catch (err) {
+          state.lastError = (err as Error).message
+          state.backoff = Math.min(state.backoff * 2, MAX_BACKOFF_MS)
+          this.options.log.warn({ node, code: (err as { code?: string }).code, backoffMs: state.backoff }, 'edge node still lagging')
+          return
+        }
+      }
+      state.backoff = MIN_BACKOFF_MS
+      state.lastError = undefined
+      this.options.log.info({ node }, 'edge node caught up')
+    } catch (err) {
+      state.lastError = (err as Error).message
+      this.options.log.error({ err, node }, 'purge queue unreadable')
+    } finally {
+      state.draining = false
+      if (!this.closed && (await this.options.redis.llen(queueKey(node)).catch(() => 1)) > 0) this.scheduleRetry(node)
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import { InvalidConfig } from '../fragments/kit/errors.js'
+import { loadConfig, portFromArgs, redisUrlOf } from '../fragments/kit/config.js'
+import { createLogger } from '../fragments/kit/log.js'
+import { connectRedis } from '../fragments/kit/redis.js'
+import { serve } from '../fragments/kit/service.js'
+import { buildPurgeApi } from './app.js'
+import { EventConsumer } from './consumer.js'
+import { Purger } from './purger.js'
+import { warm } from './warmup.js'
+import { urlsForKeys } from '../fragments/kit/key-index.js'
+
+const config = loadConfig(process.env)
+if (!config.editorToken || !config.purgeSecret) {
+  throw new InvalidConfig(['TESSERA_EDITOR_TOKEN and TESSERA_PURGE_SECRET must be set for the purge service (npm start sets both)'])
+}
+const log = createLogger('purge', config.logLevel)
+const redis = connectRedis(redisUrlOf(config), 'purge')
+const consumerRedis = connectRedis(redisUrlOf(config), 'purge-consumer')
+const purger = new Purger({ redis, nodes: config.edgeNodes, secret: config.purgeSecret, timeoutMs: config.purge.timeoutMs, coalesceMs: config.purge.coalesceMs, log })
+const app = buildPurgeApi({
+  redis,
+  purger,
+  editorToken: config.editorToken,
+  opsToken: config.opsToken,
+  edgeAdmins: config.edgeAdmins,
+  adminSecretFile: config.edgeAdminSecretFile,
+  warmConcurrency: config.purge.warmConcurrency,
+  logger: log,
+})
+const consumer = new EventConsumer({
+  redis: consumerRedis,
+  purger,
+  log,
+  consumerName: process.env.TESSERA_PURGE_CONSUMER,
+  onPurged: config.purge.warmAfterEvents
+    ? (record) => {
+        void urlsForKeys(redis, record.keys)
+          .then((urls) => warm(purger.nodes.map((n) => purger.client(n)), urls, config.purge.warmConcurrency))
+          .catch((err) => app.log.warn({ err }, 'warm-up failed'))
+      }
+    : undefined,
+})
+app.addHook('onClose', async () => {
+  await consumer.stop()
+  await purger.close()
+  redis.disconnect()
+})
+await purger.start()
+await consumer.start()
+await serve(app, config.host, portFromArgs(process.argv, config.ports.purge))
