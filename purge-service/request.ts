@@ -6,7 +6,7 @@ import type { PurgeTarget } from './purger.js'
 
 export const MAX_ITEMS = 1000
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/
-const SITE_URL = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]{0,2047}$/
+const SITE_URL = /^\/(?!\/)[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]{0,2047}$/
 const FIELDS = ['keys', 'articles', 'sections', 'blocks', 'urls', 'mode', 'warm'] as const
 
 export interface PurgeRequest {

@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildContentApi } from '../../content/api/app.js'
 import { ContentRepository } from '../../content/repository.js'
 import { connectRedis } from '../../fragments/kit/redis.js'
-import { startRedis } from './redis-fixture.js'
+import { startRedis } from '../support/redis.js'
 
 const TOKEN = 'editor-token-for-tests-0123456789'
 

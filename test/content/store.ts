@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis'
 import { ContentRepository } from '../../content/repository.js'
 import { EVENTS_STREAM, type ChangeEvent } from '../../content/model.js'
-import { startRedis, type TestRedis } from './redis-fixture.js'
+import { startRedis, type TestRedis } from '../support/redis.js'
 
 type Teardown = { teardown(fn: () => unknown): void }
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { get } from '../support/edge.js'
+import { counters, get } from '../support/edge.js'
 import { startTestStack } from '../support/stack.js'
 import { eventsSettled as settled, until } from '../support/wait.js'
 
@@ -158,4 +158,45 @@ t.test('killing the purge service mid-burst loses no event', async (t) => {
     return pages.every((p) => p.body.includes('Burst edit 39')) ? pages : undefined
   })
   t.equal(final.length, 2)
+})
+
+t.test('a burst of purges of the same key is coalesced into one purge per window', async (t) => {
+  await eventsSettled()
+  const before = await counters(edge1, 'MAIN.client_req')
+  const burst = await Promise.all(Array.from({ length: 20 }, () => call(purgeApi, 'POST', '/purges', { keys: ['list:popular'] })))
+  for (const res of burst) t.equal(res.status, 200)
+  const after = await counters(edge1, 'MAIN.client_req')
+  const sent = after['MAIN.client_req'] - before['MAIN.client_req']
+  t.ok(sent >= 1 && sent <= 2, `20 requests to purge list:popular reached the edge as ${sent} PURGE request(s)`)
+})
+
+t.test('under read load, no read that starts after a purge is acknowledged returns the old version', async (t) => {
+  const subject = articles[articles.length - 3]
+  await eventsSettled()
+  const reads: Array<{ start: number; version: number; node: string }> = []
+  let reading = true
+  const reader = async (edge: (typeof stack.edges)[number], path: string) => {
+    while (reading) {
+      const start = Date.now()
+      const res = await get(edge.url, path)
+      const m = res.body.match(/Load v(\d+)/)
+      reads.push({ start, version: m ? Number(m[1]) : -1, node: edge.name })
+    }
+  }
+  const readers = stack.edges.flatMap((e) => [reader(e, `/fragments/article/${subject.id}`), reader(e, `/articles/${subject.slug}`)])
+  const acked: number[] = []
+  for (let i = 0; i < 25; i++) {
+    t.equal((await call(contentApi, 'PUT', `/articles/${subject.id}`, { ...editable(subject), title: `Load v${i}` })).status, 200)
+    await eventsSettled()
+    const record = (await call(purgeApi, 'GET', '/purges?limit=5')).json.purges.find((p: any) => p.source === 'event' && p.keys.includes(`article:${subject.id}`))
+    acked.push(Date.parse(record.ackedAt))
+  }
+  reading = false
+  await Promise.all(readers)
+  const stale = reads.filter((r) => {
+    const newestAcked = acked.findLastIndex((at) => at <= r.start)
+    return newestAcked >= 0 && r.version < newestAcked
+  })
+  t.ok(reads.length > 100, `${reads.length} reads during 25 edits`)
+  t.same(stale, [], 'no stale read after an acknowledgement')
 })

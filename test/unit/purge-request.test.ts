@@ -1,0 +1,34 @@
+import t from 'tap'
+import { parsePurgeRequest } from '../../purge-service/request.js'
+
+t.test('every form of purge request maps to surrogate keys and URLs', async (t) => {
+  t.same(parsePurgeRequest({ keys: ['nav', 'list:latest'] }), { target: { keys: ['nav', 'list:latest'], urls: [] }, mode: 'hard', warm: false })
+  t.same(parsePurgeRequest({ articles: ['42'], sections: ['news'], blocks: ['promo'], mode: 'soft', warm: true }), {
+    target: { keys: ['article:42', 'section:news', 'block:promo'], urls: [] },
+    mode: 'soft',
+    warm: true,
+  })
+  t.same(parsePurgeRequest({ urls: ['/articles/x', '/articles/x'] }).target.urls, ['/articles/x'], 'duplicates dropped')
+})
+
+t.test('bad requests are refused with the field at fault', async (t) => {
+  const bad: Array<[unknown, string]> = [
+    [null, 'body'],
+    ['nav', 'body'],
+    [{}, 'body'],
+    [{ keys: 'nav' }, 'keys'],
+    [{ keys: ['nav', 7] }, 'keys[1]'],
+    [{ keys: ['obj.http.xkey ~ .'] }, 'keys[0]'],
+    [{ articles: ['../etc'] }, 'articles[0]'],
+    [{ urls: ['//evil.example/'] }, 'urls[0]'],
+    [{ urls: ['/a b'] }, 'urls[0]'],
+    [{ keys: ['nav'], mode: 'HARD' }, 'mode'],
+    [{ keys: ['nav'], warm: 'yes' }, 'warm'],
+    [{ keys: ['nav'], purgeEverything: true }, 'purgeEverything'],
+  ]
+  for (const [body, field] of bad) {
+    const error = t.throws(() => parsePurgeRequest(body), JSON.stringify(body)) as { field?: string; statusCode?: number }
+    t.equal(error.field, field)
+    t.equal(error.statusCode, 400)
+  }
+})
