@@ -1,8 +1,8 @@
 // Installs what `npm start` / `npm test` need and is missing: npm packages, then Varnish (+ xkey from
 // varnish-modules) and Redis from Debian's packages (apt-get when root, else the exact command to run).
 // Plain JavaScript with no dependencies: it runs before `npm ci`.
-import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -23,12 +23,9 @@ if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
 const xkeyInstalled = () => {
-  try {
-    const vmodDir = execFileSync('sh', ['-c', 'ls -d /usr/lib/*/varnish/vmods /usr/lib/varnish/vmods 2>/dev/null'], { encoding: 'utf8' })
-    return vmodDir.split('\n').filter(Boolean).some((d) => existsSync(path.join(d, 'libvmod_xkey.so')))
-  } catch {
-    return false
-  }
+  // Debian puts vmods under /usr/lib/<multiarch>/varnish/vmods
+  const dirs = ['/usr/lib/varnish/vmods', ...readdirSync('/usr/lib').map((d) => path.join('/usr/lib', d, 'varnish', 'vmods'))]
+  return dirs.some((d) => existsSync(path.join(d, 'libvmod_xkey.so')))
 }
 
 const missing = []
