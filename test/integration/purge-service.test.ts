@@ -72,6 +72,18 @@ t.test('the API purges by article, previews the URLs first, and logs who did wha
   t.ok(typeof (await call(purgeApi, 'GET', '/openapi.json', undefined, {})).json.paths['/purges'] === 'object', 'OpenAPI document served')
 })
 
+t.test('warm-up after a purge re-fetches the affected URLs through every node, so readers meet hits', async (t) => {
+  for (const edge of stack.edges) await get(edge.url, `/articles/${other.slug}`)
+  const res = await call(purgeApi, 'POST', '/purges', { articles: [other.id], warm: true })
+  t.equal(res.status, 200)
+  t.equal(res.json.warmed.length, 2)
+  for (const w of res.json.warmed) t.ok(w.fetched >= 2 && w.failed === 0, `${w.node} warmed ${w.fetched} URLs`)
+  for (const edge of stack.edges) {
+    t.equal((await get(edge.url, `/articles/${other.slug}`, debug)).headers.get('x-tessera-cache'), 'hit', `${edge.name}: the page is warm`)
+    t.equal((await get(edge.url, `/fragments/article/${other.id}`, debug)).headers.get('x-tessera-cache'), 'hit', `${edge.name}: the body is warm`)
+  }
+})
+
 t.test('bad purge requests get a clear 4xx and purge nothing', async (t) => {
   const auditBefore = (await call(purgeApi, 'GET', '/purges?limit=1')).json.purges[0]?.id
   const cases: Array<[unknown, number, string]> = [
