@@ -13,6 +13,7 @@ include "normalize.vcl";
 include "routing.vcl";
 include "purge.vcl";
 include "policy.vcl";
+include "stale.vcl";
 include "esi.vcl";
 include "fallback.vcl";
 include "headers.vcl";
@@ -20,6 +21,7 @@ include "headers.vcl";
 sub vcl_recv {
     call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
     call tessera_normalize_recv;   # methods, Host, query order, cookies
+    call tessera_stale_recv;       # second pass after vcl_hit found a copy too stale to serve
     call tessera_purge_recv;       # PURGE by surrogate key (hard or soft)
     call tessera_routing_recv;     # which service answers this URL
     return (hash);
@@ -33,6 +35,7 @@ sub vcl_hash {
 
 sub vcl_hit {
     call tessera_purge_hit_or_miss;   # PURGE of one URL
+    call tessera_stale_hit;           # stale past its grace window while the origin is healthy: fetch now
 }
 
 sub vcl_miss {
@@ -44,7 +47,8 @@ sub vcl_backend_fetch {
 }
 
 sub vcl_backend_response {
-    call tessera_policy_backend_response;   # TTL/grace/keep from Cache-Control, errors never cached
+    call tessera_policy_backend_response;   # TTL from Cache-Control, errors never cached, the purge race
+    call tessera_stale_backend_response;    # stale-while-revalidate and stale-if-error windows
     call tessera_esi_backend_response;      # ESI only on page shells
 }
 
@@ -59,6 +63,7 @@ sub vcl_deliver {
 
 sub vcl_synth {
     call tessera_purge_synth;
+    call tessera_stale_synth;        # a failed refresh when a stale copy exists: the stale copy
     call tessera_fallback_synth;
     call tessera_normalize_synth;
 }

@@ -1,14 +1,30 @@
-# A fragment that fails must not put an error page inside a 200 page (Varnish 7.1 would insert the 5xx body).
-# It becomes an empty element naming the fragment; the page keeps its other parts.
+# What a page shows when something fails and no stale copy is left (stale.vcl has tried that first).
+# - A failed include must not put an error page inside a 200 page (Varnish 7.1 would insert the 5xx body): it
+#   becomes the fragment's own fallback, declared in the fragment's code and served by its service at
+#   /fragments/<name>/_fallback with a long TTL (the launcher warms it at start), or, when that cannot be had
+#   either, an empty element naming the fragment.
+# - A page whose shell cannot be produced is a proper 503 page.
 
 sub tessera_fallback_deliver {
     if (req.esi_level > 0 && resp.status >= 500) {
+        std.log("tessera-fallback: " + req.url + " answered " + resp.status);
+        if (!req.http.X-Tessera-Fallback-For && req.url ~ "^/fragments/[a-z]+" && req.restarts < 3) {
+            set req.http.X-Tessera-Fallback-For = req.url;
+            set req.url = regsub(req.url, "^/fragments/([a-z]+).*$", "/fragments/\1/_fallback");
+            return (restart);
+        }
         return (synth(resp.status, "Fragment unavailable"));
+    }
+    if (req.esi_level == 0 && resp.status >= 500 && req.method != "PURGE" && !resp.http.X-Tessera-Fallback) {
+        return (synth(503, "Temporarily unavailable"));
     }
 }
 
 sub tessera_fallback_backend_error {
-    # Origin unreachable: a short, uncached error; readers of a page get the fragment fallback via vcl_deliver.
+    if (bereq.is_bgfetch || bereq.http.X-Tessera-Fresh-Only) {
+        return (abandon);   # keep the stale copy (stale.vcl)
+    }
+    # Origin unreachable: a short, uncached error; vcl_deliver decides what readers see instead.
     set beresp.http.Content-Type = "text/plain; charset=utf-8";
     set beresp.http.Cache-Control = "no-store";
     synthetic("origin unavailable");
@@ -18,10 +34,18 @@ sub tessera_fallback_backend_error {
 sub tessera_fallback_synth {
     if (req.esi_level > 0 && resp.status >= 500) {
         set resp.http.Content-Type = "text/html; charset=utf-8";
-        set resp.http.X-Tessera-Fallback = "1";
-        std.log("tessera-fallback: " + req.url + " status " + resp.status);
-        synthetic({"<div data-fragment=""} + regsub(req.url, "^/fragments/([a-z]+).*$", "\1") + {"" data-fragment-state="unavailable"></div>"});
+        synthetic({"<div data-fragment=""} + regsub(regsub(req.url, "^/fragments/([a-z]+).*$", "\1"), "[^a-z]", "") + {"" data-fragment-state="unavailable"></div>"});
         set resp.status = 200;
+        return (deliver);
+    }
+    if (req.esi_level == 0 && resp.status == 503 && req.method != "PURGE") {
+        set resp.http.Content-Type = "text/html; charset=utf-8";
+        set resp.http.Cache-Control = "no-store";
+        set resp.http.Retry-After = "5";
+        synthetic({"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable · Tessera Magazine</title></head>
+<body><h1>Temporarily unavailable</h1><p>This page cannot be shown right now. Please try again in a moment.</p></body></html>
+"});
         return (deliver);
     }
 }

@@ -11,8 +11,8 @@ sub tessera_headers_deliver {
             }
             set resp.http.X-Tessera-Hits = obj.hits;
             set resp.http.X-Tessera-TTL-Left = obj.ttl;
-            set resp.http.X-Tessera-Grace = obj.grace;
-            set resp.http.X-Tessera-Keep = obj.keep;
+            set resp.http.X-Tessera-Grace = resp.http.X-Tessera-Swr;
+            set resp.http.X-Tessera-Keep = resp.http.X-Tessera-Sie;
             set resp.http.X-Tessera-Origin-Cache-Control = resp.http.Cache-Control;
         } else {
             unset resp.http.xkey;
@@ -22,6 +22,8 @@ sub tessera_headers_deliver {
             unset resp.http.X-Tessera-Rendered-At;
             unset resp.http.X-Tessera-Checked-At;
             unset resp.http.X-Tessera-Fallback;
+            unset resp.http.X-Tessera-Swr;
+            unset resp.http.X-Tessera-Sie;
             unset resp.http.X-Varnish;
             unset resp.http.Via;
         }

@@ -1,6 +1,6 @@
 # Cache policy. The origin states it the standard way:
 #   Cache-Control: public, s-maxage=TTL, stale-while-revalidate=GRACE, stale-if-error=KEEP
-# Varnish itself reads s-maxage (TTL) and stale-while-revalidate (grace); keep comes from stale-if-error here.
+# Varnish itself reads s-maxage (TTL) and stale-while-revalidate (grace); stale.vcl applies stale-if-error.
 # Errors are never cached and never replace a good object.
 
 sub tessera_policy_backend_response {
@@ -8,8 +8,8 @@ sub tessera_policy_backend_response {
     set beresp.http.x-url = bereq.url;
 
     if (beresp.status >= 500) {
-        if (bereq.is_bgfetch) {
-            # A failed background refresh would otherwise replace the stale-but-good object.
+        if (bereq.is_bgfetch || bereq.http.X-Tessera-Fresh-Only) {
+            # A failed refresh would otherwise replace the stale-but-good object (see stale.vcl).
             return (abandon);
         }
         set beresp.uncacheable = true;
@@ -26,9 +26,6 @@ sub tessera_policy_backend_response {
         set beresp.uncacheable = true;
         set beresp.ttl = 0s;
         return (deliver);
-    }
-    if (beresp.http.Cache-Control ~ "stale-if-error=[0-9]+") {
-        set beresp.keep = std.duration(regsub(beresp.http.Cache-Control, "^.*stale-if-error=([0-9]+).*$", "\1s"), 0s);
     }
     if (beresp.ttl > 0s) {
         # Cacheable for everyone: a stray cookie must not turn it into hit-for-miss.

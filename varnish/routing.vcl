@@ -1,7 +1,7 @@
 # Which service answers a URL. Backends are declared in tessera-site.vcl (generated from the config).
 
 sub tessera_routing_recv {
-    if (req.url ~ "^/fragments/nav(\?|$)") {
+    if (req.url ~ "^/fragments/nav(/_fallback)?(\?|$)") {
         set req.backend_hint = tessera_nav;
     } elsif (req.url ~ "^/fragments/sidebar(/|\?|$)") {
         set req.backend_hint = tessera_sidebar;

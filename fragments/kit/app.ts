@@ -81,8 +81,19 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
   })
 }
 
+/** How long the edge keeps a fragment's fallback: it must be there when the fragment's service is not. */
+export const FALLBACK_POLICY: CachePolicy = { ttl: 86_400, grace: 86_400, keep: 7 * 86_400 }
+
 export function buildFragmentApp(fragment: FragmentDefinition, deps: FragmentDeps): FastifyInstance {
   const app = createService({ name: `fragment-${fragment.name}`, logLevel: deps.logLevel })
+  // The edge shows this in place of the fragment when it fails with no stale copy (varnish/fallback.vcl).
+  app.get(`/fragments/${fragment.name}/_fallback`, async (_request, reply) =>
+    reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', cacheControl(FALLBACK_POLICY))
+      .header('xkey', `fragment:${fragment.name}`)
+      .send(fragment.fallback()),
+  )
   for (const path of fragment.routes) {
     addCachedRoute(
       app,

@@ -44,6 +44,15 @@ export interface StackOptions {
   extraEdges?: Array<{ port: number; adminPort: number }>
 }
 
+/** Puts every fragment's fallback in the edge's cache, so it is there when the fragment's service is not. */
+export async function warmFallbacks(edgeUrl: string, log: (source: string, line: string) => void): Promise<void> {
+  for (const name of FRAGMENT_NAMES) {
+    const res = await fetch(`${edgeUrl}/fragments/${name}/_fallback`).catch((err: Error) => err)
+    if (res instanceof Error || res.status !== 200) log('stack', `could not warm the ${name} fallback at ${edgeUrl}: ${res instanceof Error ? res.message : res.status}`)
+    else await res.arrayBuffer()
+  }
+}
+
 export function envFor(config: Config, redisUrl: string, secrets: Secrets): Record<string, string> {
   return {
     TESSERA_HOST: config.host,
@@ -147,6 +156,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     await startNamed('purge')
+    for (const edge of edges) await warmFallbacks(edge.url, log)
 
     return {
       config,
@@ -170,6 +180,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         if (index === -1) throw new Error(`no edge node ${name}`)
         await edges[index].varnishd.stop()
         edges[index] = await startEdge(index)
+        await warmFallbacks(edges[index].url, log)
         return edges[index]
       },
       stop: stopAll,

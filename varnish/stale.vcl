@@ -1,0 +1,49 @@
+# Stale content, deliberately. The origin states two windows:
+#   stale-while-revalidate=GRACE  serve a stale copy for up to GRACE while a fresh one is fetched in the background
+#   stale-if-error=KEEP           serve a stale copy for up to KEEP while the origin is down, sick or failing
+# Varnish keeps an object servable for ttl + beresp.grace, so beresp.grace becomes the larger window and the
+# GRACE window is kept on the object (X-Tessera-Swr) for vcl_hit: past it, a healthy origin is asked
+# synchronously (one fetch for all waiting readers); a sick one is not, and readers keep the stale copy.
+# 7.1's vcl_hit cannot return (miss): a restart with req.grace = 0s does the same.
+
+sub tessera_stale_recv {
+    if (req.restarts == 0) {
+        unset req.http.X-Tessera-Fresh-Only;
+        unset req.http.X-Tessera-Stale-Ok;
+    }
+    if (req.http.X-Tessera-Fresh-Only) {
+        set req.grace = 0s;
+    } elsif (req.restarts > 0) {
+        # req.grace survives a restart, and cannot be unset: an upper limit no object reaches restores the
+        # object's own grace for the passes after a fresh-only one.
+        set req.grace = 3650d;
+    }
+}
+
+sub tessera_stale_hit {
+    if (obj.ttl < 0s && !req.http.X-Tessera-Stale-Ok && std.healthy(req.backend_hint)
+        && obj.ttl + std.duration(obj.http.X-Tessera-Swr + "s", 0s) <= 0s) {
+        set req.http.X-Tessera-Fresh-Only = "1";
+        return (restart);
+    }
+}
+
+sub tessera_stale_backend_response {
+    set beresp.http.X-Tessera-Swr = beresp.grace;
+    if (beresp.http.Cache-Control ~ "stale-if-error=[0-9]+") {
+        set beresp.http.X-Tessera-Sie = std.duration(regsub(beresp.http.Cache-Control, "^.*stale-if-error=([0-9]+).*$", "\1s"), 0s);
+        if (std.duration(beresp.http.X-Tessera-Sie + "s", 0s) > beresp.grace) {
+            set beresp.grace = std.duration(beresp.http.X-Tessera-Sie + "s", 0s);
+        }
+    }
+}
+
+# The synchronous fetch past the GRACE window failed (policy.vcl abandoned it, so the stale copy is still
+# there): serve the stale copy (stale-if-error) rather than the error, until the probe notices the origin is down.
+sub tessera_stale_synth {
+    if (resp.status >= 500 && req.http.X-Tessera-Fresh-Only && req.restarts < 3) {
+        unset req.http.X-Tessera-Fresh-Only;
+        set req.http.X-Tessera-Stale-Ok = "1";
+        return (restart);
+    }
+}
