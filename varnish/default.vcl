@@ -47,9 +47,9 @@ sub vcl_backend_fetch {
 }
 
 sub vcl_backend_response {
+    call tessera_esi_backend_response;      # ESI only on page shells (first: the policy may return early)
     call tessera_policy_backend_response;   # TTL from Cache-Control, errors never cached, the purge race
     call tessera_stale_backend_response;    # stale-while-revalidate and stale-if-error windows
-    call tessera_esi_backend_response;      # ESI only on page shells
 }
 
 sub vcl_backend_error {

@@ -27,8 +27,20 @@ sub tessera_policy_backend_response {
         set beresp.ttl = 0s;
         return (deliver);
     }
-    if (beresp.ttl > 0s) {
-        # Cacheable for everyone: a stray cookie must not turn it into hit-for-miss.
-        unset beresp.http.Set-Cookie;
+    if (beresp.http.Cache-Control ~ "(?i)(no-store|no-cache|private)" || beresp.ttl <= 0s) {
+        # Deliberately uncacheable (an origin that saw its content change under every read): a one-second
+        # hit-for-miss, not the built-in two minutes without request coalescing.
+        set beresp.uncacheable = true;
+        set beresp.ttl = 1s;
+        set beresp.grace = 0s;
+        return (deliver);
+    }
+    # Cacheable for everyone: a stray cookie or a Vary on client headers must not split it or turn it into
+    # hit-for-miss. Compression is the edge's business (below), so no Vary is needed either.
+    unset beresp.http.Set-Cookie;
+    unset beresp.http.Vary;
+    # Stored compressed; readers that do not accept gzip get it gunzipped on delivery.
+    if (beresp.http.Content-Type ~ "^(text/|application/(json|javascript))") {
+        set beresp.do_gzip = true;
     }
 }
