@@ -11,6 +11,11 @@ export interface SiteVclOptions {
   debugToken: string
 }
 
+// A fragment renders in milliseconds: one that has not started answering in 2 s is stuck, and its stale copy
+// or fallback serves the page better than waiting. A page costs at most its shell's and its includes' timeouts.
+export const FRAGMENT_TIMEOUTS = { connect: '500ms', firstByte: '2s', betweenBytes: '1s' }
+export const LAYOUT_TIMEOUTS = { connect: '500ms', firstByte: '3s', betweenBytes: '1s' }
+
 const TOKEN = /^[A-Za-z0-9._~-]{16,256}$/
 const ACL_ENTRY = /^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$/
 
@@ -22,12 +27,13 @@ export function renderSiteVcl(options: SiteVclOptions): string {
   const backends = Object.entries(options.backends)
     .map(([name, { host, port }]) => {
       if (!/^[0-9a-zA-Z.:-]+$/.test(host)) throw new Error(`backend host ${host} is not a plain host name or address`)
+      const t = name === 'layout' ? LAYOUT_TIMEOUTS : FRAGMENT_TIMEOUTS
       return `backend tessera_${name} {
     .host = "${host}";
     .port = "${port}";
-    .connect_timeout = 1s;
-    .first_byte_timeout = 5s;
-    .between_bytes_timeout = 2s;
+    .connect_timeout = ${t.connect};
+    .first_byte_timeout = ${t.firstByte};
+    .between_bytes_timeout = ${t.betweenBytes};
     .probe = tessera_health;
 }`
     })

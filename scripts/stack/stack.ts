@@ -31,6 +31,14 @@ export interface Stack {
   edges: EdgeNode[]
   /** Kills (SIGKILL: a crash) or stops one service, then starts it again on the same port. */
   restartService(name: ServiceName, how: 'kill' | 'stop'): Promise<RunningService>
+  /** Fault injection: crash a service (SIGKILL) and leave it down. */
+  killService(name: ServiceName): Promise<void>
+  /** Starts a service that was killed or stopped, on the same port. */
+  startServiceAgain(name: ServiceName): Promise<RunningService>
+  /** Fault injection: freeze a service (SIGSTOP; it accepts connections and answers nothing) or thaw it. */
+  freezeService(name: ServiceName, frozen: boolean): void
+  /** Our own redis-server (absent with REDIS_URL): stop it, and start it again on the same port and data. */
+  redis?: { stop(): Promise<void>; start(): Promise<void> }
   /** Starts (again) one edge node that was stopped, with the same ports and work dir. */
   restartEdge(name: string): Promise<EdgeNode>
   stop(): Promise<void>
@@ -87,12 +95,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const secrets = ensureSecrets(config)
 
     let redisUrl = redisUrlOf(config)
+    let ownRedis: Stack['redis']
     if (!config.redisUrl) {
       const dir = path.join(config.stateDir, 'redis')
       mkdirSync(dir, { recursive: true })
-      const redis = await startRedisServer({ dir, host: config.host, port: config.redisPort, appendonly: true, log: (l) => log('redis', l) })
+      const startRedis = () => startRedisServer({ dir, host: config.host, port: config.redisPort, appendonly: true, log: (l) => log('redis', l) })
+      let redis: Awaited<ReturnType<typeof startRedis>> | undefined = await startRedis()
       redisUrl = redis.url
-      stoppers.push(() => redis.stop())
+      ownRedis = {
+        async stop() {
+          await redis?.stop()
+          redis = undefined
+        },
+        async start() {
+          redis ??= await startRedis()
+        },
+      }
+      stoppers.push(() => ownRedis!.stop())
     }
 
     if (options.seed !== false) {
@@ -158,22 +177,31 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await startNamed('purge')
     for (const edge of edges) await warmFallbacks(edge.url, log)
 
-    return {
+    const stack: Stack = {
       config,
       redisUrl,
       secrets,
       services,
       edges,
-      async restartService(name, how) {
-        const running = services[name]
-        if (how === 'kill') {
-          running.process.kill('SIGKILL')
-          await new Promise((r) => (running.process.exitCode !== null || running.process.signalCode !== null ? r(null) : running.process.once('exit', r)))
-        } else {
-          await running.stop()
-        }
+      redis: ownRedis,
+      async killService(name) {
+        const running = services[name].process
+        if (running.exitCode !== null || running.signalCode !== null) return
+        running.kill('SIGCONT') // a frozen process must be able to die
+        running.kill('SIGKILL')
+        await new Promise((r) => running.once('exit', r))
+      },
+      async startServiceAgain(name) {
         services[name] = await startService({ name, script: SERVICE_SCRIPTS[name], port: config.ports[name], host: config.host, env, log: (l) => log(name, l) })
         return services[name]
+      },
+      freezeService(name, frozen) {
+        services[name].process.kill(frozen ? 'SIGSTOP' : 'SIGCONT')
+      },
+      async restartService(name, how) {
+        if (how === 'kill') await stack.killService(name)
+        else await services[name].stop()
+        return stack.startServiceAgain(name)
       },
       async restartEdge(name) {
         const index = edges.findIndex((e) => e.name === name)
@@ -185,6 +213,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
       stop: stopAll,
     }
+    return stack
   } catch (err) {
     await stopAll()
     throw err
