@@ -6,10 +6,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { projectRoot } from '../fragments/kit/paths.js'
 import { edgeVsDirect } from './scenarios/edge-vs-direct.js'
+import { edgeUnderFaults } from './scenarios/edge-under-faults.js'
 import { publishToFresh } from './scenarios/publish-to-fresh.js'
 import type { Scenario } from './support/scenario.js'
 
-const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh]
+const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults]
 
 function varnishVersion(): string {
   // varnishd -V prints its version on stderr.
