@@ -4,8 +4,27 @@
 #   /fragments/<name>/_fallback with a long TTL (the launcher warms it at start), or, when that cannot be had
 #   either, an empty element naming the fragment.
 # - A page whose shell cannot be produced is a proper 503 page.
+# - The article body is required: a page is streamed before its includes are fetched, so once its status is
+#   out a failed body can only show its fallback. While the article origin is sick, an article page first
+#   checks its body (a restart to the body's URL, served fresh, stale or fetched): no body, a 503 page.
 
 sub tessera_fallback_deliver {
+    if (req.esi_level == 0 && req.http.X-Tessera-Page) {
+        # the body check of an article page (below): no body is a 503 page; a body, the page
+        if (resp.status >= 500) {
+            return (synth(503, "Temporarily unavailable"));
+        }
+        set req.url = req.http.X-Tessera-Page;
+        unset req.http.X-Tessera-Page;
+        return (restart);
+    }
+    if (req.esi_level == 0 && resp.status == 200 && req.url ~ "^/articles/" && !req.http.X-Tessera-Body-Checked
+        && !std.healthy(tessera_article) && resp.http.xkey ~ "(^|[ ,])article:[a-z0-9-]+") {
+        set req.http.X-Tessera-Body-Checked = "1";
+        set req.http.X-Tessera-Page = req.url;
+        set req.url = "/fragments/article/" + regsub(resp.http.xkey, "^(.*[ ,])?article:([a-z0-9-]+).*$", "\2");
+        return (restart);
+    }
     if (req.esi_level > 0 && resp.status >= 500) {
         std.log("tessera-fallback: " + req.url + " answered " + resp.status);
         if (!req.http.X-Tessera-Fallback-For && req.url ~ "^/fragments/[a-z]+" && req.restarts < 3) {

@@ -10,6 +10,9 @@ sub tessera_stale_recv {
     if (req.restarts == 0) {
         unset req.http.X-Tessera-Fresh-Only;
         unset req.http.X-Tessera-Stale-Ok;
+        unset req.http.X-Tessera-Page;
+        unset req.http.X-Tessera-Body-Checked;
+        unset req.http.X-Tessera-Fallback-For;
     }
     if (req.http.X-Tessera-Fresh-Only) {
         set req.grace = 0s;

@@ -83,9 +83,15 @@ t.test('a fragment that answers nothing costs a page at most its timeout, then i
   t.match(page.body, 'data-fragment="nav"', 'with the rest of the page')
   t.ok(ms < 4500, `answered in ${Math.round(ms)} ms: the 2 s first-byte timeout, not the frozen service, bounds it`)
 
+  await until('the probe to mark the frozen article service sick', async () => (await backendHealth('article')) === 'sick', 10_000)
+  const required = await get(edge.url, `/articles/${articles[6].slug}`)
+  t.equal(required.status, 503, 'the article body is required: with its origin sick and no copy, a proper 503 page')
+  t.match(required.body, 'Temporarily unavailable')
+
   await purge({ articles: [articles[0].id], mode: 'soft' })
   const staleStarted = performance.now()
   const stale = await get(edge.url, `/articles/${articles[0].slug}`)
+  t.equal(stale.status, 200)
   t.match(stale.body, `data-article-id="${articles[0].id}"`, 'a cached body is served stale without waiting')
   t.ok(performance.now() - staleStarted < 1000)
 
