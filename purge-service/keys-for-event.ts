@@ -25,6 +25,8 @@ const ARTICLE_RULES: Array<Rule<Article>> = [
 
 const SECTION_RULES: Array<Rule<Section>> = [
   (b, a) => [`section:${(a ?? b)!.slug}`],
+  // article bodies show the section's title
+  (b, a) => (b && a && b.title !== a.title ? [`section-title:${a.slug}`] : []),
   // a new, removed or re-ordered section changes the navigation that lists sections
   (b, a) => (!b || !a || b.position !== a.position ? ['nav'] : []),
 ]

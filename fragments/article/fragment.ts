@@ -39,7 +39,8 @@ export const article = defineFragment({
     const section = await content.getSection(found.section)
     return {
       html: templates.article({ article: found, section }),
-      keys: [`article:${found.id}`, `section:${found.section}`],
+      // The body shows its section's title only: a move between sections or a new front does not touch it.
+      keys: [`article:${found.id}`, `section-title:${found.section}`],
     }
   },
 })
