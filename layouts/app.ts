@@ -3,13 +3,14 @@
 import type { FastifyInstance } from 'fastify'
 import { addCachedRoute, type FragmentDeps } from '../fragments/kit/app.js'
 import { loadTemplates } from '../fragments/kit/html.js'
-import type { CachePolicy } from '../fragments/kit/policy.js'
+import { type CachePolicy, fixedPolicy } from '../fragments/kit/policy.js'
 import { createService } from '../fragments/kit/service.js'
 import { isPublished } from '../fragments/article/fragment.js'
 
 const templates = loadTemplates('layouts/templates')
 const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
 export const SHELL_POLICY: CachePolicy = { ttl: 3600, grace: 60, keep: 86_400 }
+const shellPolicy = fixedPolicy(SHELL_POLICY)
 
 interface Shell {
   layout: 'home' | 'article' | 'section' | 'not-found'
@@ -34,7 +35,7 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
     {
       key: 'layout:home',
       path: '/',
-      policy: SHELL_POLICY,
+      policy: shellPolicy,
       esi: true,
       notFoundHtml: () => notFoundShell('this page'),
       fallback,
@@ -51,7 +52,7 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
     {
       key: 'layout:article',
       path: '/articles/:slug',
-      policy: SHELL_POLICY,
+      policy: shellPolicy,
       esi: true,
       checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
       notFoundHtml: () => notFoundShell('that article'),
@@ -77,7 +78,7 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
     {
       key: 'layout:section',
       path: '/sections/:slug',
-      policy: SHELL_POLICY,
+      policy: shellPolicy,
       esi: true,
       checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
       notFoundHtml: () => notFoundShell('that section'),

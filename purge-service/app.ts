@@ -8,8 +8,10 @@ import { urlsForKeys } from '../fragments/kit/key-index.js'
 import { requireBearer } from '../fragments/kit/service.js'
 import { createService } from '../fragments/kit/service.js'
 import { openApiDocument } from './openapi.js'
+import { registerPolicyRoutes } from './policy-api.js'
 import type { Purger } from './purger.js'
 import { parsePurgeRequest } from './request.js'
+import { registerStatsRoutes } from './stats-api.js'
 import { banExpressionForUrl, VarnishCli } from './varnish-cli.js'
 import { warm } from './warmup.js'
 
@@ -21,6 +23,8 @@ export interface PurgeApiDeps {
   /** Admin (-T) address of each edge node, in the order of purger.nodes. */
   edgeAdmins: Array<{ host: string; port: number }>
   adminSecretFile: string
+  /** varnishd work dir (-n) of each edge node, for GET /stats; undefined for a node on another machine. */
+  edgeWorkDirs?: Array<string | undefined>
   warmConcurrency: number
   logger?: Logger
 }
@@ -123,6 +127,8 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     return reply.code(complete ? 200 : 502).send({ expression, complete, nodes })
   })
 
+  registerPolicyRoutes(app, deps)
+  registerStatsRoutes(app, deps)
   app.get('/openapi.json', async () => openApiDocument)
   return app
 }

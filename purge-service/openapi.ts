@@ -1,4 +1,6 @@
 // The purge API as an OpenAPI 3.1 document, served at GET /openapi.json.
+import { FRAGMENT_NAMES } from '../fragments/kit/config.js'
+
 const error = { $ref: '#/components/schemas/Error' }
 const purgeBody = {
   type: 'object',
@@ -20,17 +22,53 @@ const responses = (ok: object) => ({
   '401': { description: 'Missing or wrong bearer token', content: { 'application/json': { schema: error } } },
 })
 
+const opsOnly = (ok: object) =>
+  responses({ ...ok, '403': { description: 'The editor token: cache policies need TESSERA_OPS_TOKEN', content: { 'application/json': { schema: error } } } })
+const fragmentParam = { name: 'fragment', in: 'path', required: true, schema: { enum: FRAGMENT_NAMES } }
+const unknownFragment = { '404': { description: 'No such fragment', content: { 'application/json': { schema: error } } } }
+const policyChanged = {
+  content: { 'application/json': { schema: { allOf: [{ $ref: '#/components/schemas/FragmentPolicy' }, { type: 'object', properties: { changed: { type: 'boolean' }, purge: { $ref: '#/components/schemas/PurgeRecord' } } }] } } },
+}
+
 export const openApiDocument = {
   openapi: '3.1.0',
   info: { title: 'Tessera purge service', version: '1.0.0', description: 'Exact, acknowledged invalidation on every edge node.' },
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'TESSERA_EDITOR_TOKEN (or TESSERA_OPS_TOKEN)' } },
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'TESSERA_EDITOR_TOKEN (or TESSERA_OPS_TOKEN)' },
+      ops: { type: 'http', scheme: 'bearer', description: 'TESSERA_OPS_TOKEN only' },
+    },
     schemas: {
       Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } } } } },
       PurgeRequest: purgeBody,
       NodeResult: {
         type: 'object',
         properties: { node: { type: 'string' }, ok: { type: 'boolean' }, status: { type: 'integer' }, purged: { type: 'integer' }, ms: { type: 'number' }, queued: { type: 'boolean' }, error: error },
+      },
+      Policy: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['ttl', 'grace', 'keep'],
+        description: 'Seconds: TTL (s-maxage), grace (stale-while-revalidate), keep (stale-if-error)',
+        properties: { ttl: { type: 'integer', minimum: 0, maximum: 604800 }, grace: { type: 'integer', minimum: 0, maximum: 86400 }, keep: { type: 'integer', minimum: 0, maximum: 2592000 } },
+        examples: [{ ttl: 60, grace: 30, keep: 3600 }],
+      },
+      PolicyOverride: {
+        allOf: [{ $ref: '#/components/schemas/Policy' }, { type: 'object', properties: { updatedAt: { type: 'string', format: 'date-time' }, by: { enum: ['ops', 'file'] } } }],
+      },
+      FragmentPolicy: {
+        type: 'object',
+        properties: {
+          fragment: { type: 'string' }, default: { $ref: '#/components/schemas/Policy' }, override: { $ref: '#/components/schemas/PolicyOverride' },
+          effective: { $ref: '#/components/schemas/Policy' }, source: { enum: ['default', 'override'] },
+        },
+      },
+      PolicyAuditEntry: {
+        type: 'object',
+        properties: {
+          who: { type: 'string' }, what: { enum: ['set', 'clear'] }, fragment: { type: 'string' }, when: { type: 'string', format: 'date-time' },
+          before: { oneOf: [{ $ref: '#/components/schemas/PolicyOverride' }, { type: 'null' }] }, after: { oneOf: [{ $ref: '#/components/schemas/PolicyOverride' }, { type: 'null' }] },
+        },
       },
       PurgeRecord: {
         type: 'object',
@@ -77,6 +115,50 @@ export const openApiDocument = {
         summary: 'Ban by URL prefix or regex on every node, through the Varnish admin CLI',
         requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [{ type: 'object', required: ['prefix'], properties: { prefix: { type: 'string' } } }, { type: 'object', required: ['regex'], properties: { regex: { type: 'string' } } }] } } } },
         responses: responses({ '200': { description: 'Every node took the ban' }, '502': { description: 'Some node did not; see nodes' } }),
+      },
+    },
+    '/policies': {
+      get: {
+        security: [{ ops: [] }],
+        summary: "Every fragment's cache policy: its default (from its code), the ops override if any, the effective one and where it comes from",
+        responses: opsOnly({ '200': { description: 'Policies', content: { 'application/json': { schema: { type: 'object', properties: { policies: { type: 'array', items: { $ref: '#/components/schemas/FragmentPolicy' } } } } } } } }),
+      },
+    },
+    '/policies/audit': {
+      get: {
+        security: [{ ops: [] }],
+        summary: 'Every override set or cleared (API or TESSERA_TTL_FILE), newest first',
+        parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } }],
+        responses: opsOnly({ '200': { description: 'Audit entries', content: { 'application/json': { schema: { type: 'object', properties: { audit: { type: 'array', items: { $ref: '#/components/schemas/PolicyAuditEntry' } } } } } } } }),
+      },
+    },
+    '/policies/{fragment}': {
+      get: {
+        security: [{ ops: [] }],
+        summary: "One fragment's cache policy",
+        parameters: [fragmentParam],
+        responses: opsOnly({ '200': { description: 'Policy', content: { 'application/json': { schema: { $ref: '#/components/schemas/FragmentPolicy' } } } }, ...unknownFragment }),
+      },
+      put: {
+        security: [{ ops: [] }],
+        summary: 'Override the policy: stored, applied by every instance of the fragment service within a second, then the fragment soft-purged on every edge node',
+        parameters: [fragmentParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Policy' } } } },
+        responses: opsOnly({
+          '200': { description: 'Set, and every node took the soft purge', ...policyChanged },
+          '202': { description: 'Set; some node did not take the soft purge yet (queued for it)', ...policyChanged },
+          ...unknownFragment,
+        }),
+      },
+      delete: {
+        security: [{ ops: [] }],
+        summary: "Clear the override: the fragment's default applies again, the same way (published, then soft-purged)",
+        parameters: [fragmentParam],
+        responses: opsOnly({
+          '200': { description: 'Cleared (changed: false and no purge when there was no override)', ...policyChanged },
+          '202': { description: 'Cleared; some node did not take the soft purge yet (queued for it)', ...policyChanged },
+          ...unknownFragment,
+        }),
       },
     },
     '/health': { get: { security: [], summary: 'Liveness', responses: { '200': { description: 'ok' } } } },

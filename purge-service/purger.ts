@@ -44,6 +44,11 @@ export interface NodeLag {
   lastError?: string
 }
 
+/** ok: the node acknowledged it; failed: it did not (the purge is queued); queued: sent later, behind earlier ones. */
+export type SendOutcome = 'ok' | 'failed' | 'queued'
+/** Told of every purge as each node takes it or not (metrics and GET /stats count them). */
+export type SendObserver = (node: string, target: PurgeTarget, outcome: SendOutcome) => void
+
 interface QueuedPurge extends PurgeTarget {
   id: string
   mode: PurgeMode
@@ -71,6 +76,7 @@ export class Purger {
   private pending: { target: PurgeTarget; mode: PurgeMode; timer: NodeJS.Timeout; fireAt: number; done: Promise<NodeResult[]>; resolve: (r: NodeResult[]) => void; reject: (e: unknown) => void } | undefined
   private readonly retry = new Map<string, { timer?: NodeJS.Timeout; backoff: number; lastError?: string; draining: boolean }>()
   private closed = false
+  private readonly observers: SendObserver[] = []
 
   constructor(private readonly options: PurgerOptions) {
     this.clients = options.nodes.map((node) => new EdgeClient(node, options.secret, options.timeoutMs))
@@ -128,6 +134,20 @@ export class Purger {
         }
       }),
     )
+  }
+
+  observe(observer: SendObserver): void {
+    this.observers.push(observer)
+  }
+
+  private told(node: string, target: PurgeTarget, outcome: SendOutcome): void {
+    for (const observer of this.observers) {
+      try {
+        observer(node, target, outcome)
+      } catch (err) {
+        this.options.log.warn({ err }, 'purge observer failed')
+      }
+    }
   }
 
   client(node: string): EdgeClient {
@@ -194,13 +214,16 @@ export class Purger {
         // A lagging node gets purges in order, from its queue.
         if ((await this.options.redis.llen(queueKey(client.node))) > 0) {
           await this.enqueue(client.node, queued)
+          this.told(client.node, target, 'queued')
           return { node: client.node, ok: false, queued: true, error: { code: 'TESSERA_EDGE_LAGGING', message: `edge node ${client.node} is catching up on earlier purges; this one is queued behind them` } }
         }
         try {
           const ack: NodeAck = await client.purge(target, mode)
+          this.told(client.node, target, 'ok')
           return { node: client.node, ok: true, status: ack.status, purged: ack.purged, ms: ack.ms }
         } catch (err) {
           await this.enqueue(client.node, queued)
+          this.told(client.node, target, 'failed')
           const e = err as { code?: string; message?: string }
           return { node: client.node, ok: false, queued: true, error: { code: e.code ?? 'TESSERA_EDGE_ERROR', message: e.message ?? String(err) } }
         }
@@ -241,8 +264,10 @@ export class Purger {
         try {
           const ack = await client.purge(purge, purge.mode)
           await this.options.redis.lpop(queueKey(node))
+          this.told(node, purge, 'ok')
           this.options.log.info({ node, purge: purge.id, purged: ack.purged, lagMs: Date.now() - purge.at }, 'queued purge delivered')
         } catch (err) {
+          this.told(node, purge, 'failed')
           state.lastError = (err as Error).message
           state.backoff = Math.min(state.backoff * 2, MAX_BACKOFF_MS)
           this.options.log.warn({ node, code: (err as { code?: string }).code, backoffMs: state.backoff }, 'edge node still lagging')

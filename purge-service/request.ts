@@ -20,7 +20,8 @@ function list(body: Record<string, unknown>, field: string, check: (v: string) =
   if (value === undefined) return []
   if (!Array.isArray(value)) throw new InvalidInput(field, 'must be an array of strings')
   return value.map((item, i) => {
-    if (typeof item !== 'string' || !check(item)) throw new InvalidInput(`${field}[${i}]`, `${JSON.stringify(item)} is not ${what}`)
+    if (typeof item !== 'string') throw new InvalidInput(`${field}[${i}]`, `a ${Array.isArray(item) ? 'list' : item === null ? 'null' : typeof item} is not ${what}`)
+    if (!check(item)) throw new InvalidInput(`${field}[${i}]`, `${JSON.stringify(item.slice(0, 100))}${item.length > 100 ? '...' : ''} is not ${what}`)
     return item
   })
 }

@@ -5,7 +5,10 @@ import { connectRedis } from '../fragments/kit/redis.js'
 import { serve } from '../fragments/kit/service.js'
 import { buildPurgeApi } from './app.js'
 import { EventConsumer } from './consumer.js'
+import { PolicyStore } from './policy-store.js'
+import { countProcessedEvents } from './purge-metrics.js'
 import { Purger } from './purger.js'
+import { applyTtlOverrides, loadTtlFile } from './ttl-file.js'
 import { warm } from './warmup.js'
 import { urlsForKeys } from '../fragments/kit/key-index.js'
 
@@ -13,6 +16,8 @@ const config = loadConfig(process.env)
 if (!config.editorToken || !config.purgeSecret) {
   throw new InvalidConfig(['TESSERA_EDITOR_TOKEN and TESSERA_PURGE_SECRET must be set for the purge service (npm start sets both)'])
 }
+// A bad TTL file stops the service here, before it connects to anything.
+const ttlOverrides = config.ttlFile ? await loadTtlFile(config.ttlFile) : undefined
 const log = createLogger('purge', config.logLevel)
 const redis = connectRedis(redisUrlOf(config), 'purge')
 const consumerRedis = connectRedis(redisUrlOf(config), 'purge-consumer')
@@ -24,6 +29,7 @@ const app = buildPurgeApi({
   opsToken: config.opsToken,
   edgeAdmins: config.edgeAdmins,
   adminSecretFile: config.edgeAdminSecretFile,
+  edgeWorkDirs: config.edgeWorkDirs,
   warmConcurrency: config.purge.warmConcurrency,
   logger: log,
 })
@@ -40,11 +46,13 @@ const consumer = new EventConsumer({
       }
     : undefined,
 })
+countProcessedEvents(app, () => consumer.processed)
 app.addHook('onClose', async () => {
   await consumer.stop()
   await purger.close()
   redis.disconnect()
 })
 await purger.start()
+if (ttlOverrides) await applyTtlOverrides(ttlOverrides, new PolicyStore(redis), purger, log)
 await consumer.start()
 await serve(app, config.host, portFromArgs(process.argv, config.ports.purge))

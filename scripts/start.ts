@@ -38,6 +38,7 @@ Tessera is running.
 
   TESSERA_EDITOR_TOKEN=${stack.secrets.editorToken}${fromEnv('TESSERA_EDITOR_TOKEN')}
   TESSERA_DEBUG_TOKEN=${stack.secrets.debugToken}${fromEnv('TESSERA_DEBUG_TOKEN')}
+  TESSERA_OPS_TOKEN=${stack.secrets.opsToken}${fromEnv('TESSERA_OPS_TOKEN')}
 
   Try:  curl -s ${edge.url}/articles/$(curl -s -H "Authorization: Bearer ${stack.secrets.editorToken}" "http://${config.host}:${config.ports.content}/articles?limit=1" | node -pe 'JSON.parse(require("fs").readFileSync(0)).items[0].slug')
         curl -sI -H "X-Tessera-Debug: ${stack.secrets.debugToken}" ${edge.url}/

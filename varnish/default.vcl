@@ -17,13 +17,17 @@ include "stale.vcl";
 include "esi.vcl";
 include "fallback.vcl";
 include "headers.vcl";
+include "stats.vcl";
+include "request-id.vcl";
 
 sub vcl_recv {
     call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
+    call tessera_request_id_recv;  # one X-Request-Id for a page and its includes
     call tessera_normalize_recv;   # methods, Host, query order, cookies
     call tessera_stale_recv;       # second pass after vcl_hit found a copy too stale to serve
     call tessera_purge_recv;       # PURGE by surrogate key (hard or soft)
     call tessera_routing_recv;     # which service answers this URL
+    call tessera_stats_recv;       # tag the request with its fragment or page type
     return (hash);
 }
 
@@ -44,6 +48,7 @@ sub vcl_miss {
 
 sub vcl_backend_fetch {
     call tessera_routing_backend_fetch;
+    call tessera_stats_backend_fetch;       # one record per origin fetch
 }
 
 sub vcl_backend_response {
@@ -57,11 +62,14 @@ sub vcl_backend_error {
 }
 
 sub vcl_deliver {
+    call tessera_request_id_response;
     call tessera_fallback_deliver;   # a failed include becomes its fallback, not an error page inside a 200
+    call tessera_stats_deliver;      # one record per delivery: hit, grace, miss or pass
     call tessera_headers_deliver;    # browser cache headers; internal headers only with the debug token
 }
 
 sub vcl_synth {
+    call tessera_request_id_response;
     call tessera_purge_synth;
     call tessera_stale_synth;        # a failed refresh when a stale copy exists: the stale copy
     call tessera_fallback_synth;

@@ -4,10 +4,13 @@
 sub tessera_headers_deliver {
     if (req.esi_level == 0 && req.method != "PURGE") {
         if (req.http.X-Tessera-Debug-Ok) {
-            if (obj.hits > 0) {
-                set resp.http.X-Tessera-Cache = "hit";
-            } else {
+            # miss: fetched for this request; grace: a stale copy (TTL run out) while a fresh one is fetched
+            if (obj.hits == 0) {
                 set resp.http.X-Tessera-Cache = "miss";
+            } elsif (obj.ttl < 0s) {
+                set resp.http.X-Tessera-Cache = "grace";
+            } else {
+                set resp.http.X-Tessera-Cache = "hit";
             }
             set resp.http.X-Tessera-Hits = obj.hits;
             set resp.http.X-Tessera-TTL-Left = obj.ttl;

@@ -1,7 +1,10 @@
 # Which service answers a URL. Backends are declared in tessera-site.vcl (generated from the config).
 
 sub tessera_routing_recv {
-    if (req.url ~ "^/fragments/nav(/_fallback)?(\?|$)") {
+    if (req.url ~ "^/metrics(\?|$)") {
+        # every service's Prometheus metrics are for the operators' network, not for readers
+        return (synth(404, "Not found"));
+    } elsif (req.url ~ "^/fragments/nav(/_fallback)?(\?|$)") {
         set req.backend_hint = tessera_nav;
     } elsif (req.url ~ "^/fragments/sidebar(/|\?|$)") {
         set req.backend_hint = tessera_sidebar;

@@ -6,7 +6,9 @@ import type { ContentRepository } from '../../content/repository.js'
 import type { FragmentDefinition, Rendered } from './fragment.js'
 import { latestPurge, recordKeyUrls } from './key-index.js'
 import { keyHeaderValues, normaliseKeys } from './keys.js'
-import { type CachePolicy, cacheControl, describePolicy, NOT_FOUND_POLICY, policyUntil } from './policy.js'
+import { measureRenders } from './metrics.js'
+import { type CachePolicy, cacheControl, describePolicy, NOT_FOUND_POLICY, fixedPolicy, type PolicyReader, policyUntil } from './policy.js'
+import type { PolicySource } from './policy-source.js'
 import { createService } from './service.js'
 
 export interface FragmentDeps {
@@ -15,13 +17,15 @@ export interface FragmentDeps {
   redis: Redis
   logLevel?: string
   now?: () => Date
+  /** Follows ops overrides of the fragment's policy; without it, the fragment's own policy applies. */
+  policies?: Pick<PolicySource, 'current'>
 }
 
 export interface CachedRoute {
   /** Names the objects this route serves: `fragment:<name>` or `layout:<name>` is added to their keys. */
   key: string
   path: string
-  policy: CachePolicy
+  policy: PolicyReader
   /** Page shells ask the edge for ESI processing. */
   esi: boolean
   checkParams?: (params: Record<string, string>) => string | undefined
@@ -30,11 +34,14 @@ export interface CachedRoute {
   render: (params: Record<string, string>, now: Date) => Promise<Rendered>
 }
 
+const notFoundPolicy = fixedPolicy(NOT_FOUND_POLICY)
+
 /** Renders of one request when content keeps changing under it; after that the answer is not cached. */
 const MAX_RENDERS = 3
 
 export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: Pick<FragmentDeps, 'redis' | 'now'>): void {
   const now = deps.now ?? (() => new Date())
+  const render = measureRenders(app, route.key, route.render) // renders, failures and render time by fragment
   app.get(route.path, async (request, reply) => {
     const params = request.params as Record<string, string>
     reply.header('content-type', 'text/html; charset=utf-8')
@@ -47,7 +54,7 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
       rendered = { status: 404, html: route.notFoundHtml(), keys: [] }
     } else {
       try {
-        rendered = await route.render(params, at)
+        rendered = await render(params, at)
         // A change purged while we were reading would land in the cache after its purge: read again.
         for (let attempt = 0; attempt < MAX_RENDERS; attempt++) {
           const checkStarted = Date.now()
@@ -56,7 +63,7 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
             break
           }
           at = now()
-          rendered = await route.render(params, at)
+          rendered = await render(params, at)
         }
       } catch (err) {
         // The edge keeps serving its stale copy (a 5xx never replaces it); with no copy, the page shows this.
@@ -66,13 +73,15 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
       }
     }
     const notFound = rendered.status === 404
-    const policy = notFound ? NOT_FOUND_POLICY : policyUntil(route.policy, rendered.nextChange, at)
+    // Read after rendering: a response rendered after an override was published carries the new policy.
+    const effective = notFound ? notFoundPolicy() : route.policy()
+    const policy = notFound ? effective.policy : policyUntil(effective.policy, rendered.nextChange, at)
     const keys = normaliseKeys([route.key, ...rendered.keys])
     reply
       .code(notFound ? 404 : 200)
       .header('cache-control', cacheControl(policy))
       .header('xkey', keyHeaderValues(keys))
-      .header('x-tessera-policy', describePolicy(policy, 'default'))
+      .header('x-tessera-policy', describePolicy(policy, effective.source))
       .header('x-tessera-rendered-at', at.toISOString())
     if (checkedAt !== undefined) reply.header('x-tessera-checked-at', (checkedAt / 1000).toFixed(3))
     else if (!badParams) reply.header('cache-control', 'no-store') // content kept changing under every read
@@ -94,13 +103,15 @@ export function buildFragmentApp(fragment: FragmentDefinition, deps: FragmentDep
       .header('xkey', `fragment:${fragment.name}`)
       .send(fragment.fallback()),
   )
+  const { policies } = deps
+  const policy: PolicyReader = policies ? () => policies.current() : fixedPolicy(fragment.policy)
   for (const path of fragment.routes) {
     addCachedRoute(
       app,
       {
         key: `fragment:${fragment.name}`,
         path,
-        policy: fragment.policy,
+        policy,
         esi: false,
         checkParams: fragment.checkParams,
         notFoundHtml: () => `<div data-fragment="${fragment.name}" data-fragment-state="not-found"></div>`,

@@ -17,11 +17,15 @@ export interface Config {
   /** Admin (-T) address of each edge node, in the order of edgeNodes. */
   edgeAdmins: Array<{ host: string; port: number }>
   edgeAdminSecretFile: string
+  /** varnishd work dir (-n) of each edge node, in the order of edgeNodes; undefined for a node not on this machine. */
+  edgeWorkDirs: Array<string | undefined>
   purge: { coalesceMs: number; timeoutMs: number; warmAfterEvents: boolean; warmConcurrency: number }
   editorToken: string | undefined
   opsToken: string | undefined
   purgeSecret: string | undefined
   debugToken: string | undefined
+  /** TESSERA_TTL_FILE: policy overrides the purge service applies at start (JSON or YAML). */
+  ttlFile: string | undefined
   logLevel: string
 }
 
@@ -94,6 +98,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (edgeAdmins.length > 0 && edgeAdmins.length !== edgeNodes.length) {
     problems.push(`TESSERA_EDGE_ADMINS lists ${edgeAdmins.length} admin addresses for ${edgeNodes.length} TESSERA_EDGE_NODES; give one per node, in the same order`)
   }
+  // Local nodes only: varnishstat and varnishncsa read a node's shared memory through its work dir.
+  const edgeWorkDirs = env.TESSERA_EDGE_WORKDIRS
+    ? env.TESSERA_EDGE_WORKDIRS.split(',').map((s) => (s.trim() ? path.resolve(projectRoot, s.trim()) : undefined))
+    : edgeNodes.map((_, i) => (env.TESSERA_EDGE_NODES ? undefined : edgeWorkDir(stateDir, i)))
+  if (edgeWorkDirs.length !== edgeNodes.length) {
+    problems.push(`TESSERA_EDGE_WORKDIRS lists ${edgeWorkDirs.length} work dirs for ${edgeNodes.length} TESSERA_EDGE_NODES; give one per node, in the same order (empty for a node on another machine)`)
+  }
   const bool = (name: string, fallback: boolean): boolean => {
     const raw = env[name]
     if (raw === undefined || raw === '') return fallback
@@ -130,6 +141,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     edgeNodes,
     edgeAdmins,
     edgeAdminSecretFile: path.resolve(projectRoot, env.TESSERA_EDGE_ADMIN_SECRET_FILE || path.join(stateDir, 'varnish-secret')),
+    edgeWorkDirs,
     purge: {
       coalesceMs: int('TESSERA_PURGE_COALESCE_MS', 50, 0, 10_000),
       timeoutMs: int('TESSERA_PURGE_TIMEOUT_MS', 2000, 100, 60_000),
@@ -140,10 +152,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     opsToken: secret('TESSERA_OPS_TOKEN'),
     purgeSecret: secret('TESSERA_PURGE_SECRET'),
     debugToken: secret('TESSERA_DEBUG_TOKEN'),
+    ttlFile: env.TESSERA_TTL_FILE ? path.resolve(projectRoot, env.TESSERA_TTL_FILE) : undefined,
     logLevel,
   }
   if (problems.length > 0) throw new InvalidConfig(problems)
   return Object.freeze(config)
+}
+
+/** Where the launcher keeps the varnishd work dir (-n) of its edge node number `index` (0-based). */
+export function edgeWorkDir(stateDir: string, index: number): string {
+  return path.join(stateDir, 'varnish', `edge${index + 1}`)
 }
 
 /** The Redis URL services connect to: REDIS_URL, or the launcher's own redis-server. */

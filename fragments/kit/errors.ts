@@ -41,6 +41,11 @@ export class Unauthorized extends TesseraError {
   }
 }
 
+export class Forbidden extends TesseraError {
+  readonly code = 'TESSERA_FORBIDDEN'
+  override readonly statusCode = 403
+}
+
 export class PayloadTooLarge extends TesseraError {
   readonly code = 'TESSERA_PAYLOAD_TOO_LARGE'
   override readonly statusCode = 413

@@ -6,7 +6,19 @@ export interface CachePolicy {
   keep: number // seconds a stale copy is kept for when the origin fails (stale-if-error)
 }
 
-export type PolicySource = 'default' | 'override'
+/** Where a fragment's effective policy comes from: its code, or an ops override (see policy-source.ts). */
+export type PolicyOrigin = 'default' | 'override'
+
+export interface EffectivePolicy {
+  policy: CachePolicy
+  source: PolicyOrigin
+}
+
+/** The policy a route applies now; read on every response, so an ops override takes effect at once. */
+export type PolicyReader = () => EffectivePolicy
+
+/** A policy nobody overrides (page shells, tests). */
+export const fixedPolicy = (policy: CachePolicy): PolicyReader => () => ({ policy, source: 'default' })
 
 /** Short, fixed policy for "not found" answers: long enough to absorb a burst, short enough not to matter. */
 export const NOT_FOUND_POLICY: CachePolicy = { ttl: 30, grace: 0, keep: 0 }
@@ -26,6 +38,6 @@ export function cacheControl(policy: CachePolicy): string {
   return `public, s-maxage=${policy.ttl}, stale-while-revalidate=${policy.grace}, stale-if-error=${policy.keep}`
 }
 
-export function describePolicy(policy: CachePolicy, source: PolicySource): string {
+export function describePolicy(policy: CachePolicy, source: PolicyOrigin): string {
   return `ttl=${policy.ttl}; grace=${policy.grace}; keep=${policy.keep}; source=${source}`
 }

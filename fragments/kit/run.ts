@@ -1,16 +1,26 @@
-// What every fragment's server.ts does: read config, connect to Redis, build, listen, close cleanly.
+// What every fragment's server.ts does: read config, connect to Redis, follow the policy overrides, build,
+// listen, close cleanly.
 import { ContentRepository } from '../../content/repository.js'
 import { buildFragmentApp } from './app.js'
 import { loadConfig, portFromArgs, redisUrlOf } from './config.js'
 import type { FragmentDefinition } from './fragment.js'
+import { createLogger } from './log.js'
+import { PolicySource } from './policy-source.js'
 import { connectRedis } from './redis.js'
 import { serve } from './service.js'
 
 export async function runFragment(fragment: FragmentDefinition): Promise<void> {
   const config = loadConfig(process.env)
   const redis = connectRedis(redisUrlOf(config), fragment.name)
-  const app = buildFragmentApp(fragment, { content: new ContentRepository(redis), redis, logLevel: config.logLevel })
+  const policies = await PolicySource.start({
+    fragment: fragment.name,
+    defaults: fragment.policy,
+    redis,
+    log: createLogger(`fragment-${fragment.name}`, config.logLevel),
+  })
+  const app = buildFragmentApp(fragment, { content: new ContentRepository(redis), redis, logLevel: config.logLevel, policies })
   app.addHook('onClose', async () => {
+    await policies.close()
     redis.disconnect()
   })
   await serve(app, config.host, portFromArgs(process.argv, config.ports[fragment.name]))

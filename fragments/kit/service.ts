@@ -1,8 +1,10 @@
-// The service kit every Tessera process uses: fastify with JSON errors, request ids, health and clean shutdown.
+// The service kit every Tessera process uses: fastify with JSON errors, request ids, health, Prometheus metrics
+// and clean shutdown.
 import { randomUUID, timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { PayloadTooLarge, TesseraError, Unauthorized } from './errors.js'
 import { createLogger, type Logger } from './log.js'
+import { addMetrics } from './metrics.js'
 
 export interface ServiceOptions {
   name: string
@@ -52,6 +54,8 @@ export function createService(options: ServiceOptions): FastifyInstance {
 
   // Probed every second by each edge node: not worth a log line.
   app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', service: options.name }))
+  // GET /metrics (Prometheus text); the edge does not pass it on to readers (varnish/routing.vcl).
+  addMetrics(app as unknown as FastifyInstance, options.name)
   // Typed as the default instance: our pino Logger is a FastifyBaseLogger, but the generic parameter differs.
   return app as unknown as FastifyInstance
 }

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { ContentRepository } from '../../content/repository.js'
 import { seedDemoContent } from '../../content/seed.js'
-import { type Config, FRAGMENT_NAMES, redisUrlOf } from '../../fragments/kit/config.js'
+import { type Config, edgeWorkDir, FRAGMENT_NAMES, redisUrlOf } from '../../fragments/kit/config.js'
 import { projectRoot } from '../../fragments/kit/paths.js'
 import { connectRedis } from '../../fragments/kit/redis.js'
 import { startRedisServer } from './redis.js'
@@ -132,6 +132,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       TESSERA_EDGE_NODES: edgeSpecs.map((e) => `http://${config.host}:${e.port}`).join(','),
       TESSERA_EDGE_ADMINS: edgeSpecs.map((e) => `${config.host}:${e.adminPort}`).join(','),
       TESSERA_EDGE_ADMIN_SECRET_FILE: secretFile,
+      TESSERA_EDGE_WORKDIRS: edgeSpecs.map((_, i) => edgeWorkDir(config.stateDir, i)).join(','),
     }
     const services = {} as Record<ServiceName, RunningService>
     const startNamed = async (name: ServiceName) => {
@@ -153,7 +154,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const startEdge = async (index: number): Promise<EdgeNode> => {
       const spec = edgeSpecs[index]
       const name = `edge${index + 1}`
-      const workDir = path.join(config.stateDir, 'varnish', name)
+      const workDir = edgeWorkDir(config.stateDir, index)
       mkdirSync(workDir, { recursive: true })
       const varnishd = await startVarnishd({
         workDir,

@@ -1,0 +1,103 @@
+// Ops overrides of fragment cache policies: read them beside each default, set or clear one. A change is one
+// MULTI/EXEC: the override, its audit entry and the pub/sub message every fragment service acts on.
+import type { Redis } from 'ioredis'
+import { FRAGMENT_NAMES, type FragmentName } from '../fragments/kit/config.js'
+import type { CachePolicy, PolicyOrigin } from '../fragments/kit/policy.js'
+import { decodeOverride, encodeChange, POLICY_CHANNEL, type PolicyOverride, policyKey } from '../fragments/kit/policy-overrides.js'
+import { DEFAULT_POLICIES } from '../fragments/registry.js'
+
+export const POLICY_AUDIT_KEY = 'tessera:policy-audit'
+const AUDIT_LENGTH = 1000
+
+export interface FragmentPolicy {
+  fragment: FragmentName
+  default: CachePolicy
+  override?: PolicyOverride
+  effective: CachePolicy
+  source: PolicyOrigin
+}
+
+export interface PolicyAuditEntry {
+  who: string
+  what: 'set' | 'clear'
+  fragment: FragmentName
+  when: string
+  before: PolicyOverride | null
+  after: PolicyOverride | null
+}
+
+export class PolicyStore {
+  /** Changes from this process one at a time, so each audit entry's `before` is what it replaced. */
+  private tail: Promise<unknown> = Promise.resolve()
+
+  constructor(private readonly redis: Redis) {}
+
+  async list(): Promise<FragmentPolicy[]> {
+    const raw = await this.redis.mget(...FRAGMENT_NAMES.map(policyKey))
+    return FRAGMENT_NAMES.map((fragment, i) => view(fragment, readable(raw[i])))
+  }
+
+  async get(fragment: FragmentName): Promise<FragmentPolicy> {
+    return view(fragment, readable(await this.redis.get(policyKey(fragment))))
+  }
+
+  /** Sets the override; `changed` is false when it already had exactly these values (nothing is written). */
+  set(fragment: FragmentName, policy: CachePolicy, who: string, options: { unlessSame?: boolean } = {}): Promise<{ policy: FragmentPolicy; changed: boolean }> {
+    return this.serially(async () => {
+      const before = (await this.get(fragment)).override
+      if (options.unlessSame && before && samePolicy(before, policy)) return { policy: view(fragment, before), changed: false }
+      const after: PolicyOverride = { ...policy, updatedAt: new Date().toISOString(), by: who }
+      await this.write({ who, what: 'set', fragment, when: after.updatedAt, before: before ?? null, after })
+      return { policy: view(fragment, after), changed: true }
+    })
+  }
+
+  /** Clears the override; `changed` is false when there was none (nothing is written). */
+  clear(fragment: FragmentName, who: string): Promise<{ policy: FragmentPolicy; changed: boolean }> {
+    return this.serially(async () => {
+      const before = (await this.get(fragment)).override
+      if (!before) return { policy: view(fragment, undefined), changed: false }
+      await this.write({ who, what: 'clear', fragment, when: new Date().toISOString(), before, after: null })
+      return { policy: view(fragment, undefined), changed: true }
+    })
+  }
+
+  async audit(limit: number): Promise<PolicyAuditEntry[]> {
+    return (await this.redis.lrange(POLICY_AUDIT_KEY, 0, limit - 1)).map((row) => JSON.parse(row) as PolicyAuditEntry)
+  }
+
+  private async write(entry: PolicyAuditEntry): Promise<void> {
+    const tx = this.redis.multi()
+    if (entry.after) tx.set(policyKey(entry.fragment), JSON.stringify(entry.after))
+    else tx.del(policyKey(entry.fragment))
+    tx.lpush(POLICY_AUDIT_KEY, JSON.stringify(entry))
+      .ltrim(POLICY_AUDIT_KEY, 0, AUDIT_LENGTH - 1)
+      .publish(POLICY_CHANNEL, encodeChange({ fragment: entry.fragment, override: entry.after }))
+    const results = await tx.exec()
+    const failed = results?.find(([err]) => err)
+    if (!results || failed) throw failed?.[0] ?? new Error('policy change transaction was discarded')
+  }
+
+  private serially<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(change, change)
+    this.tail = run.catch(() => undefined)
+    return run
+  }
+}
+
+/** A stored override the fragment services would also refuse counts as none (they keep their defaults). */
+function readable(raw: string | null): PolicyOverride | undefined {
+  try {
+    return decodeOverride(raw)
+  } catch {
+    return undefined
+  }
+}
+
+function view(fragment: FragmentName, override: PolicyOverride | undefined): FragmentPolicy {
+  const defaults = DEFAULT_POLICIES[fragment]
+  if (!override) return { fragment, default: defaults, effective: defaults, source: 'default' }
+  return { fragment, default: defaults, override, effective: { ttl: override.ttl, grace: override.grace, keep: override.keep }, source: 'override' }
+}
+
+const samePolicy = (a: CachePolicy, b: CachePolicy): boolean => a.ttl === b.ttl && a.grace === b.grace && a.keep === b.keep

@@ -1,0 +1,162 @@
+// Seeing the cache (ops): GET /stats says, per edge node, per fragment and per page type, how the cache is
+// doing (hits, misses, grace hits, hit ratio, origin fetch time, purges received) plus varnishd's own
+// counters; the same figures, and the purge path's, are Prometheus metrics on GET /metrics.
+//
+// Where each figure comes from:
+// - deliveries and origin fetches: the node's own log (varnish/stats.vcl tags each one; varnishncsa reads it
+//   through the node's work dir, TESSERA_EDGE_WORKDIRS). A node without a work dir (another machine) has
+//   none of these: varnishd's admin CLI has no counters to offer, so only purges received are known there.
+// - purges received: this service's own acknowledged purges, each joined with the kinds of object it can
+//   touch: `fragment:<name>` and `layout:<name>` keys name them; any other key is looked up in the key -> URL
+//   index that origins write when they render. Exact for what was sent; a purge counts once per kind it
+//   could touch, whether or not that kind had an object cached at the time.
+// - counters: `varnishstat -n <work dir> -j`, read on each request (objects in cache, requests per backend).
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { Counter, Histogram } from 'prom-client'
+import { Forbidden } from '../fragments/kit/errors.js'
+import { urlsForKeys } from '../fragments/kit/key-index.js'
+import { metricsOf } from '../fragments/kit/metrics.js'
+import { requireBearer } from '../fragments/kit/service.js'
+import type { PurgeApiDeps } from './app.js'
+import { EdgeLogReader, readCounters } from './edge-log-reader.js'
+import { EdgeStats, type Group, kindOfUrl, type TrafficRecord } from './edge-stats.js'
+import { addPurgeMetrics } from './purge-metrics.js'
+import type { PurgeTarget } from './purger.js'
+
+export type StatsDeps = Pick<PurgeApiDeps, 'redis' | 'purger' | 'editorToken' | 'opsToken' | 'edgeWorkDirs'>
+
+const LAYOUT_PAGES: Record<string, string> = { home: 'home', article: 'article', section: 'section' }
+
+export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void {
+  const registry = metricsOf(app)
+  const { purger } = deps
+  addPurgeMetrics(registry, purger)
+
+  const requests = new Counter({
+    name: 'tessera_edge_requests_total',
+    help: 'Deliveries at each edge node (ESI includes each count), by fragment or page type and cache result',
+    labelNames: ['node', 'group', 'name', 'cache'] as const,
+    registers: [registry],
+  })
+  const fetchTime = new Histogram({
+    name: 'tessera_edge_origin_fetch_seconds',
+    help: 'Origin fetches by each edge node (background refreshes included): time to the response headers',
+    labelNames: ['node', 'group', 'name'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  })
+  const purgesReceived = new Counter({
+    name: 'tessera_edge_purges_received_total',
+    help: 'Acknowledged purges sent to each edge node that could touch objects of this fragment or page type',
+    labelNames: ['node', 'group', 'name'] as const,
+    registers: [registry],
+  })
+
+  const edges = purger.nodes.map((node, i) => {
+    const stats = new EdgeStats()
+    const workDir = deps.edgeWorkDirs?.[i]
+    const record = (r: TrafficRecord) => {
+      stats.add(r)
+      if (r.what === 'fetch' || r.what === 'bgfetch') {
+        if (r.ms !== undefined) fetchTime.observe({ node, group: r.group, name: r.name }, r.ms / 1000)
+      } else {
+        requests.inc({ node, group: r.group, name: r.name, cache: r.what })
+      }
+    }
+    const reader = workDir ? new EdgeLogReader(workDir, record, app.log) : undefined
+    return { node, workDir, stats, reader }
+  })
+  app.addHook('onReady', async () => {
+    for (const e of edges) e.reader?.start()
+  })
+  app.addHook('onClose', async () => {
+    await Promise.all(edges.map((e) => e.reader?.stop()))
+  })
+
+  // Purges received: what each purge can touch is worked out once per purge, off the purge path;
+  // GET /stats waits for the ones still being worked out.
+  const kindsOf = new WeakMap<PurgeTarget, Promise<Array<{ group: Group; name: string }>>>()
+  const attributing = new Set<Promise<unknown>>()
+  purger.observe((node, target, outcome) => {
+    if (outcome !== 'ok') return
+    const edge = edges.find((e) => e.node === node)
+    if (!edge) return
+    let kinds = kindsOf.get(target)
+    if (!kinds) {
+      kinds = kindsTouched(deps, target)
+      kindsOf.set(target, kinds)
+    }
+    const done = kinds
+      .then((list) => {
+        for (const { group, name } of list) {
+          edge.stats.addPurge(group, name)
+          purgesReceived.inc({ node, group, name })
+        }
+      })
+      .catch((err) => app.log.warn({ err, node }, 'could not attribute a purge to fragments (key index unreadable)'))
+      .finally(() => attributing.delete(done))
+    attributing.add(done)
+  })
+
+  app.get('/stats', async (request) => {
+    requireOps(request, deps)
+    await Promise.all(attributing)
+    return {
+      windowSeconds: edges[0]?.stats.windowSeconds ?? 300,
+      edges: await Promise.all(
+        edges.map(async ({ node, workDir, stats, reader }) => {
+          const traffic = stats.snapshot()
+          if (!workDir || !reader) {
+            return {
+              node,
+              source: { log: null, counters: null, note: 'no work dir for this node (TESSERA_EDGE_WORKDIRS): hits, misses and counters need varnishncsa and varnishstat on its machine; only purges received are known here' },
+              since: stats.since.toISOString(),
+              ...onlyPurges(traffic),
+            }
+          }
+          const counters = await readCounters(workDir).catch((err: Error) => ({ error: `varnishstat -n ${workDir}: ${err.message.split('\n')[0]}` }))
+          return {
+            node,
+            source: { workDir, log: reader.running ? 'varnishncsa' : 'varnishncsa (not running; restarting)', counters: 'varnishstat' },
+            since: stats.since.toISOString(),
+            ...traffic,
+            counters,
+          }
+        }),
+      ),
+    }
+  })
+}
+
+/** Ops only (TESSERA_OPS_TOKEN), the rule of the other ops routes (/policies): an editor's token gets 403. */
+function requireOps(request: FastifyRequest, deps: Pick<StatsDeps, 'editorToken' | 'opsToken'>): void {
+  const token = requireBearer(request, [deps.opsToken, deps.editorToken], 'the ops API')
+  if (token !== deps.opsToken) {
+    throw new Forbidden(`GET /stats is for ops: send TESSERA_OPS_TOKEN, not the editor token${deps.opsToken ? '' : ' (TESSERA_OPS_TOKEN is not set on this purge service)'}`)
+  }
+}
+
+/** The fragments and page types a purge can touch (see the header comment). */
+async function kindsTouched(deps: Pick<StatsDeps, 'redis'>, target: PurgeTarget): Promise<Array<{ group: Group; name: string }>> {
+  const kinds = new Map<string, { group: Group; name: string }>()
+  const add = (group: Group, name: string) => kinds.set(`${group}:${name}`, { group, name })
+  const indexed: string[] = []
+  for (const key of target.keys) {
+    const [prefix, rest = ''] = key.split(/:(.*)/s)
+    if (prefix === 'fragment' && rest) add('fragment', rest)
+    else if (prefix === 'layout' && LAYOUT_PAGES[rest]) add('page', LAYOUT_PAGES[rest]!)
+    else indexed.push(key)
+  }
+  for (const url of [...(await urlsForKeys(deps.redis, indexed)), ...target.urls]) {
+    const { group, name } = kindOfUrl(url)
+    add(group, name)
+  }
+  return [...kinds.values()]
+}
+
+/** A node we cannot read: the same shape with purges received only. */
+function onlyPurges(traffic: ReturnType<EdgeStats['snapshot']>) {
+  const keep = (group: Record<string, { purgesReceived: number }>) =>
+    Object.fromEntries(Object.entries(group).map(([name, s]) => [name, { purgesReceived: s.purgesReceived }]))
+  return { fragments: keep(traffic.fragments), pages: keep(traffic.pages), fallbacks: keep(traffic.fallbacks) }
+}

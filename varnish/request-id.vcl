@@ -1,0 +1,21 @@
+# One request id per page, shared by its fragment fetches: the services use X-Request-Id as their log's reqId,
+# so a page's id finds its shell and every include in the pino logs.
+# - At esi_level 0 a well-formed X-Request-Id from the client (or a proxy in front) is kept; otherwise the id
+#   is varnishd's own transaction id (req.xid, also the vxid that varnishlog shows).
+# - ESI sub-requests get a copy of the client's ORIGINAL headers (what vcl_recv set at level 0 is not passed
+#   on), so they take the id from the top request (req_top).
+# - Readers get it back on every page (the origin's own header on a cached object would name its first reader).
+
+sub tessera_request_id_recv {
+    if (req.esi_level > 0) {
+        set req.http.X-Request-Id = req_top.http.X-Request-Id;
+    } elsif (req.http.X-Request-Id !~ "^[A-Za-z0-9._:-]{1,128}$") {
+        set req.http.X-Request-Id = req.xid;
+    }
+}
+
+sub tessera_request_id_response {
+    if (req.esi_level == 0) {
+        set resp.http.X-Request-Id = req.http.X-Request-Id;
+    }
+}

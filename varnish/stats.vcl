@@ -1,0 +1,51 @@
+# What the cache does, per fragment and per page type, read from the real varnishd. Every request is tagged
+# with what it asks for; each delivery and each origin fetch then logs one record that the purge service
+# reads with varnishncsa (`%{VCL_Log:tessera-stats}x`), and that anyone can read with varnishlog:
+#   client side:   tessera-stats: <fragment|page|fallback> <name> <hit|grace|miss|pass>
+#   backend side:  tessera-stats: <fragment|page|fallback> <name> <fetch|bgfetch>
+#   varnishlog -n DIR -g request -q 'VCL_Log:tessera-stats ~ "^fragment nav"'
+# A page's name is what its URL names (home, article, section, other); the purge service counts a page
+# answered 404 as notFound. grace: served stale (obj.ttl < 0) while a background fetch refreshes it;
+# pass: a hit-for-miss (the object was recently uncacheable).
+
+sub tessera_stats_recv {
+    # Called after routing: unknown fragments and PURGE requests have been answered already.
+    if (req.url ~ "^/fragments/[a-z]+/_fallback") {
+        set req.http.X-Tessera-Stats = "fallback " + regsub(req.url, "^/fragments/([a-z]+)/.*$", "\1");
+    } elsif (req.url ~ "^/fragments/[a-z]+") {
+        set req.http.X-Tessera-Stats = "fragment " + regsub(req.url, "^/fragments/([a-z]+).*$", "\1");
+    } elsif (req.url ~ "^/(\?|$)") {
+        set req.http.X-Tessera-Stats = "page home";
+    } elsif (req.url ~ "^/articles/") {
+        set req.http.X-Tessera-Stats = "page article";
+    } elsif (req.url ~ "^/sections/") {
+        set req.http.X-Tessera-Stats = "page section";
+    } else {
+        set req.http.X-Tessera-Stats = "page other";
+    }
+}
+
+sub tessera_stats_deliver {
+    if (req.http.X-Tessera-Stats) {
+        if (req.is_hitmiss || req.is_hitpass) {
+            std.log("tessera-stats: " + req.http.X-Tessera-Stats + " pass");
+        } elsif (obj.hits == 0) {
+            std.log("tessera-stats: " + req.http.X-Tessera-Stats + " miss");
+        } elsif (obj.ttl < 0s) {
+            std.log("tessera-stats: " + req.http.X-Tessera-Stats + " grace");
+        } else {
+            std.log("tessera-stats: " + req.http.X-Tessera-Stats + " hit");
+        }
+    }
+}
+
+sub tessera_stats_backend_fetch {
+    if (bereq.http.X-Tessera-Stats) {
+        if (bereq.is_bgfetch) {
+            std.log("tessera-stats: " + bereq.http.X-Tessera-Stats + " bgfetch");
+        } else {
+            std.log("tessera-stats: " + bereq.http.X-Tessera-Stats + " fetch");
+        }
+        unset bereq.http.X-Tessera-Stats;   # the origin has no use for it
+    }
+}
