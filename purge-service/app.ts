@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Logger } from '../fragments/kit/log.js'
+import { intParam } from '../content/validate.js'
 import { InvalidInput } from '../fragments/kit/errors.js'
 import { urlsForKeys } from '../fragments/kit/key-index.js'
 import { requireBearer } from '../fragments/kit/service.js'
@@ -12,7 +13,7 @@ import { registerPolicyRoutes } from './policy-api.js'
 import type { Purger } from './purger.js'
 import { parsePurgeRequest } from './request.js'
 import { registerStatsRoutes } from './stats-api.js'
-import { banExpressionForUrl, VarnishCli } from './varnish-cli.js'
+import { banExpressionForUrl, banTokens, InvalidBan, VarnishCli } from './varnish-cli.js'
 import { warm } from './warmup.js'
 
 export interface PurgeApiDeps {
@@ -64,9 +65,7 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
 
   app.get('/purges', async (request) => {
     who(request)
-    const raw = (request.query as Record<string, string>).limit
-    const limit = raw === undefined ? 50 : Number(raw)
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInput('limit', 'must be an integer from 1 to 1000')
+    const limit = intParam('limit', (request.query as Record<string, unknown>).limit, 1, 1000, 50)
     return { purges: await deps.purger.audit(limit) }
   })
 
@@ -105,6 +104,7 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     if (fields.length !== 1 || (fields[0] !== 'prefix' && fields[0] !== 'regex')) throw new InvalidInput('body', 'must be exactly one of {"prefix": "/path/"} or {"regex": "..."}')
     const kind = fields[0] as 'prefix' | 'regex'
     const expression = banExpressionForUrl(kind, body[kind] as string)
+    banTokens(expression) // refuses here, as a 400, what varnishd's CLI could not carry
     const secret = await readFile(deps.adminSecretFile)
     const nodes = await Promise.all(
       deps.purger.nodes.map(async (node, i) => {
@@ -123,6 +123,11 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
       }),
     )
     const complete = nodes.every((n) => n.ok)
+    // Every node runs the same varnishd: if they all refused the expression (106), the input was at fault.
+    const refused = nodes.filter((n) => !n.ok && /answered 106/.test(n.error?.message ?? ''))
+    if (!complete && refused.length === nodes.filter((n) => !n.ok).length && refused.length === nodes.length) {
+      throw new InvalidBan('regex', `varnishd refused it: ${refused[0].error?.message}`)
+    }
     request.log.info({ who: role, expression, complete }, 'ban')
     return reply.code(complete ? 200 : 502).send({ expression, complete, nodes })
   })

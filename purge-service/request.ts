@@ -32,7 +32,7 @@ export function parsePurgeRequest(body: unknown): PurgeRequest {
   for (const field of Object.keys(record)) {
     if (!(FIELDS as readonly string[]).includes(field)) throw new InvalidInput(field, `unknown field; use ${FIELDS.join(', ')}`)
   }
-  const mode = record.mode ?? 'hard'
+  const mode = record.mode === undefined ? 'hard' : record.mode
   if (mode !== 'hard' && mode !== 'soft') throw new InvalidInput('mode', 'must be "hard" or "soft"')
   if (record.warm !== undefined && typeof record.warm !== 'boolean') throw new InvalidInput('warm', 'must be true or false')
   const keys = [

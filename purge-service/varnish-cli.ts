@@ -699,6 +699,13 @@ export function banExpressionForUrl(kind: 'prefix' | 'regex', value: string): st
   if (kind !== 'regex') throw new InvalidBan('kind', 'must be "prefix" or "regex"')
   // eslint-disable-next-line no-control-regex
   if (/[\s"\u0000-\u001f\u007f]/.test(value)) throw new InvalidBan('regex', 'must not contain whitespace, control characters or double quotes')
+  // varnishd compiles bans with PCRE2, not JavaScript's engine: only the syntax both read alike is accepted.
+  if (value.includes('(?')) throw new InvalidBan('regex', 'must not use (?...) groups (lookarounds, named groups, flags)')
+  const escape = /\\(.)/g
+  for (let m = escape.exec(value); m; m = escape.exec(value)) {
+    if (!'.^$*+?()[]{}|/\\-dDwWsSbB'.includes(m[1])) throw new InvalidBan('regex', `the escape \\${m[1]} is not supported; escape only metacharacters, or use \\d \\w \\s \\b`)
+  }
+  if (value === '<<') throw new InvalidBan('regex', '"<<" cannot be a ban argument (varnishd reads it as a here-document)')
   try {
     new RegExp(value)
   } catch (err) {

@@ -69,6 +69,7 @@ sub vcl_deliver {
 }
 
 sub vcl_synth {
+    call tessera_headers_synth;      # no internal headers on the edge's own answers (first: later subs deliver)
     call tessera_request_id_response;
     call tessera_purge_synth;
     call tessera_stale_synth;        # a failed refresh when a stale copy exists: the stale copy

@@ -33,3 +33,11 @@ sub tessera_headers_deliver {
         set resp.http.Cache-Control = "public, max-age=0, must-revalidate";
     }
 }
+
+sub tessera_headers_synth {
+    # The edge's own answers (405, 400, 403, 503 pages) carry no internal headers either.
+    if (!req.http.X-Tessera-Debug-Ok) {
+        unset resp.http.X-Varnish;
+        unset resp.http.Via;
+    }
+}

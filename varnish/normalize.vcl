@@ -7,6 +7,9 @@ sub tessera_normalize_recv {
     if (req.url !~ "^/") {
         return (synth(400, "Bad request target"));
     }
+    if (!req.http.Host && req.proto ~ "^HTTP/1\.1$" && req.esi_level == 0) {
+        return (synth(400, "Missing Host header"));   # RFC 9112 3.2
+    }
     # Headers a client must not choose for us.
     unset req.http.X-Forwarded-Host;
     unset req.http.X-Original-URL;

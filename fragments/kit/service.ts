@@ -26,6 +26,19 @@ export function createService(options: ServiceOptions): FastifyInstance {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
     },
     return503OnClosing: true,
+    // fastify's own refusals (a bad %-escape, an over-long path parameter, an unknown method) in our error shape
+    frameworkErrors: (error, _request, reply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 400
+      const plain = reply as unknown as { code(n: number): { send(body: unknown): void } }
+      plain.code(status < 500 ? status : 400).send({ error: { code: `TESSERA_${error.code ?? 'BAD_REQUEST'}`, message: error.message } })
+    },
+    // Malformed HTTP below fastify (oversized headers, broken framing): a clean JSON 4xx, then close.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (!socket.writable) return socket.destroy()
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
+      const body = JSON.stringify({ error: { code: tooLarge ? 'TESSERA_HEADERS_TOO_LARGE' : 'TESSERA_BAD_REQUEST', message: tooLarge ? 'request headers are too large' : 'malformed HTTP request' } })
+      socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    },
   })
 
   app.addHook('onSend', async (request, reply) => {
