@@ -8,9 +8,16 @@ import { projectRoot } from '../fragments/kit/paths.js'
 import { edgeVsDirect } from './scenarios/edge-vs-direct.js'
 import { edgeUnderFaults } from './scenarios/edge-under-faults.js'
 import { publishToFresh } from './scenarios/publish-to-fresh.js'
+import { edgeCeiling } from './scenarios/edge-ceiling.js'
+import { monolithVsEdge } from './scenarios/monolith-vs-edge.js'
+import { coldPage } from './scenarios/cold-page.js'
+import { writeLatencyChart } from './chart.js'
+import { originOffload } from './scenarios/origin-offload.js'
+import { stampede } from './scenarios/stampede.js'
+import { slowOrigin } from './scenarios/slow-origin.js'
 import type { Scenario } from './support/scenario.js'
 
-const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults]
+const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, monolithVsEdge, coldPage]
 
 function varnishVersion(): string {
   // varnishd -V prints its version on stderr.
@@ -55,6 +62,12 @@ for (const scenario of selected) {
     failed++
     process.stderr.write(`  FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
   }
+}
+try {
+  process.stdout.write(`\nchart: ${path.relative(projectRoot, writeLatencyChart(resultsDir))}\n`)
+} catch (err) {
+  failed++
+  process.stderr.write(`chart FAILED: ${err instanceof Error ? err.message : String(err)}\n`)
 }
 process.stdout.write(`\nmachine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${machine.varnish}\n`)
 process.exit(failed > 0 ? 1 : 0)

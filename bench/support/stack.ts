@@ -13,7 +13,7 @@ export interface BenchStack extends Stack {
   logTail(lines?: number): string
 }
 
-export async function startBenchStack(options: { edges?: number } = {}): Promise<BenchStack> {
+export async function startBenchStack(options: { edges?: number; env?: Record<string, string> } = {}): Promise<BenchStack> {
   const edges = options.edges ?? 1
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'))
   const logFile = path.join(stateDir, 'stack.log')
@@ -41,6 +41,7 @@ export async function startBenchStack(options: { edges?: number } = {}): Promise
     stack = await startStack({
       config,
       log,
+      extraEnv: options.env,
       extraEdges: Array.from({ length: edges - 1 }, (_, i) => ({ port: edgePorts[(i + 1) * 2], adminPort: edgePorts[(i + 1) * 2 + 1] })),
     })
   } catch (err) {
@@ -66,7 +67,7 @@ export async function startBenchStack(options: { edges?: number } = {}): Promise
 }
 
 /** Runs `fn` against a fresh stack and always stops it; on failure, prints the tail of the stack's log. */
-export async function withBenchStack<T>(options: { edges?: number }, fn: (stack: BenchStack) => Promise<T>): Promise<T> {
+export async function withBenchStack<T>(options: { edges?: number; env?: Record<string, string> }, fn: (stack: BenchStack) => Promise<T>): Promise<T> {
   const stack = await startBenchStack(options)
   try {
     return await fn(stack)

@@ -19,6 +19,8 @@ export interface FragmentDeps {
   now?: () => Date
   /** Follows ops overrides of the fragment's policy; without it, the fragment's own policy applies. */
   policies?: Pick<PolicySource, 'current'>
+  /** Simulation knob for benchmarks (TESSERA_RENDER_DELAY_MS): wait this long before each render. */
+  renderDelayMs?: number
 }
 
 export interface CachedRoute {
@@ -39,7 +41,7 @@ const notFoundPolicy = fixedPolicy(NOT_FOUND_POLICY)
 /** Renders of one request when content keeps changing under it; after that the answer is not cached. */
 const MAX_RENDERS = 3
 
-export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: Pick<FragmentDeps, 'redis' | 'now'>): void {
+export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: Pick<FragmentDeps, 'redis' | 'now' | 'renderDelayMs'>): void {
   const now = deps.now ?? (() => new Date())
   const render = measureRenders(app, route.key, route.render) // renders, failures and render time by fragment
   app.get(route.path, async (request, reply) => {
@@ -54,6 +56,7 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
       rendered = { status: 404, html: route.notFoundHtml(), keys: [] }
     } else {
       try {
+        if (deps.renderDelayMs) await new Promise((r) => setTimeout(r, deps.renderDelayMs))
         rendered = await render(params, at)
         // A change purged while we were reading would land in the cache after its purge: read again.
         for (let attempt = 0; attempt < MAX_RENDERS; attempt++) {

@@ -26,6 +26,8 @@ export interface Config {
   debugToken: string | undefined
   /** TESSERA_TTL_FILE: policy overrides the purge service applies at start (JSON or YAML). */
   ttlFile: string | undefined
+  /** TESSERA_RENDER_DELAY_MS: a simulation knob for benchmarks (a slow origin); 0 in production. */
+  renderDelayMs: number
   logLevel: string
 }
 
@@ -153,6 +155,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     purgeSecret: secret('TESSERA_PURGE_SECRET'),
     debugToken: secret('TESSERA_DEBUG_TOKEN'),
     ttlFile: env.TESSERA_TTL_FILE ? path.resolve(projectRoot, env.TESSERA_TTL_FILE) : undefined,
+    renderDelayMs: int('TESSERA_RENDER_DELAY_MS', 0, 0, 10_000),
     logLevel,
   }
   if (problems.length > 0) throw new InvalidConfig(problems)

@@ -18,7 +18,7 @@ export async function runFragment(fragment: FragmentDefinition): Promise<void> {
     redis,
     log: createLogger(`fragment-${fragment.name}`, config.logLevel),
   })
-  const app = buildFragmentApp(fragment, { content: new ContentRepository(redis), redis, logLevel: config.logLevel, policies })
+  const app = buildFragmentApp(fragment, { content: new ContentRepository(redis), redis, logLevel: config.logLevel, policies, renderDelayMs: config.renderDelayMs })
   app.addHook('onClose', async () => {
     await policies.close()
     redis.disconnect()

@@ -50,6 +50,8 @@ export interface StackOptions {
   seed?: boolean
   /** Extra edge nodes beyond the configured one: ports for each. */
   extraEdges?: Array<{ port: number; adminPort: number }>
+  /** Extra environment for the services (benchmarks: TESSERA_RENDER_DELAY_MS). */
+  extraEnv?: Record<string, string>
 }
 
 /** Puts every fragment's fallback in the edge's cache, so it is there when the fragment's service is not. */
@@ -133,6 +135,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       TESSERA_EDGE_ADMINS: edgeSpecs.map((e) => `${config.host}:${e.adminPort}`).join(','),
       TESSERA_EDGE_ADMIN_SECRET_FILE: secretFile,
       TESSERA_EDGE_WORKDIRS: edgeSpecs.map((_, i) => edgeWorkDir(config.stateDir, i)).join(','),
+      ...options.extraEnv,
     }
     const services = {} as Record<ServiceName, RunningService>
     const startNamed = async (name: ServiceName) => {

@@ -1,0 +1,91 @@
+// Issue 6.2: the architecture Tessera replaces. The same article page (a) warm through the edge, (b) rendered
+// from Redis on every request by bench/monolith.ts, one Node process with no cache (the real shell template
+// and fragment renders, includes inlined). wrk runs both, alternating order; ratios per round, medians.
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { projectRoot } from '../../fragments/kit/paths.js'
+import { eventsSettled } from '../../test/support/wait.js'
+import { contentApi, publishedArticles } from '../support/content.js'
+import { envInt, type Scenario } from '../support/scenario.js'
+import { withBenchStack } from '../support/stack.js'
+import { fetchPage, fragmentsOf, runAlternating, sideLine } from './edge-ceiling.js'
+
+/** Starts bench/monolith.js as a child process (its own event loop) and waits for its port. */
+async function startMonolith(redisUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'bench', 'monolith.js'), redisUrl], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = new Promise((r) => child.once('exit', r))
+  const stop = async () => {
+    child.kill('SIGTERM')
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(killer)
+  }
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('monolith did not report its port within 10 s')), 10_000)
+    child.once('exit', (code) => reject(new Error(`monolith exited with code ${code} before listening`)))
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer)
+      resolve((JSON.parse(line) as { port: number }).port)
+    })
+  }).catch(async (err: Error) => {
+    await stop()
+    throw err
+  })
+  return { url: `http://127.0.0.1:${port}`, stop }
+}
+
+export const monolithVsEdge: Scenario = {
+  name: 'monolith-vs-edge',
+  description: 'one article page: warm through the edge vs rendered from Redis on every request by one Node process with no cache (bench/monolith.ts)',
+  async run() {
+    const seconds = envInt('BENCH_SECONDS', 5)
+    const rounds = envInt('BENCH_ROUNDS', 3)
+    const connections = envInt('BENCH_CONNECTIONS', 32)
+    const warmupSeconds = envInt('BENCH_WARMUP_SECONDS', 2)
+    return withBenchStack({ edges: 1 }, async (stack) => {
+      await eventsSettled(stack.redisUrl)
+      const [article] = await publishedArticles(contentApi(stack))
+      const pagePath = `/articles/${article.slug}`
+      const monolith = await startMonolith(stack.redisUrl)
+      try {
+        const edgeUrl = stack.edges[0].url + pagePath
+        const monolithUrl = monolith.url + pagePath
+        for (let i = 0; i < 3; i++) await fetchPage(edgeUrl)
+        const probe = await fetchPage(edgeUrl, { 'x-tessera-debug': stack.secrets.debugToken })
+        if (probe.headers.get('x-tessera-cache') !== 'hit') throw new Error(`${edgeUrl} is not a cache hit after warming`)
+        const [edgePage, monoPage] = await Promise.all([fetchPage(edgeUrl), fetchPage(monolithUrl)])
+        for (const [name, p] of [['edge', edgePage], ['monolith', monoPage]] as const) {
+          if (p.status !== 200 || p.body.includes('<esi:')) throw new Error(`${name} answered ${p.status} for ${pagePath}, or left an <esi: tag`)
+        }
+        const fragments = fragmentsOf(edgePage.body)
+        if (fragments.length === 0 || fragments.join() !== fragmentsOf(monoPage.body).join()) {
+          throw new Error(`the pages differ: edge has fragments [${fragments}], monolith has [${fragmentsOf(monoPage.body)}]`)
+        }
+        const identicalBodies = edgePage.body === monoPage.body
+
+        const ab = await runAlternating({ a: ['edge', edgeUrl], b: ['monolith', monolithUrl] }, { rounds, seconds, connections, warmupSeconds })
+        const { edge, monolith: mono } = ab.sides
+        return {
+          settings: { seconds, rounds, connections, warmupSeconds, wrkThreads: 1, page: pagePath },
+          figures: {
+            page: { path: pagePath, fragments, identicalBodies },
+            edge,
+            monolith: mono,
+            ratio: { edgeOverMonolithThroughput: ab.throughputRatio, monolithOverEdgeP99: ab.p99Ratio },
+            runs: ab.runs,
+          },
+          summary: [
+            `page ${pagePath}: fragments ${fragments.join(', ')}, same on both${identicalBodies ? ', byte-identical' : ''}`,
+            sideLine('edge (warm varnishd):', edge),
+            sideLine('monolith (no cache):', mono),
+            `edge/monolith throughput: ${ab.throughputRatio}x, monolith/edge p99: ${ab.p99Ratio}x (per round: ${ab.runs.map((r) => r.throughputRatio).join(', ')})`,
+            `medians of ${rounds} rounds x ${seconds} s, ${connections} connections, wrk -t1, alternating order`,
+          ],
+        }
+      } finally {
+        await monolith.stop()
+      }
+    })
+  },
+}

@@ -1,0 +1,60 @@
+// A reader load loop: N workers, each fetching the paths it is given one after another, bounded by time and
+// by a request count. Latency of every request, status errors, and the edge's X-Tessera-Cache verdicts.
+import { performance } from 'node:perf_hooks'
+import { Pool } from 'undici'
+
+export interface ReaderOptions {
+  base: string
+  workers: number
+  seconds: number
+  /** Hard cap on requests (all workers together), so a very fast edge cannot run away. */
+  maxRequests: number
+  /** The path worker `w` fetches next. */
+  next(worker: number): string
+  headers?: Record<string, string>
+  /** Stops early when this resolves (besides the time limit). */
+  stop?: Promise<unknown>
+}
+
+export interface ReaderResult {
+  requests: number
+  errors: number
+  seconds: number
+  latenciesMs: number[]
+  /** X-Tessera-Cache of the top-level response (the page shell), when the debug token was sent. */
+  cache: Record<string, number>
+}
+
+export async function runReaders(options: ReaderOptions): Promise<ReaderResult> {
+  const pool = new Pool(options.base, { connections: options.workers, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000 })
+  const started = performance.now()
+  const deadline = started + options.seconds * 1000
+  let stopped = false
+  void options.stop?.then(() => (stopped = true))
+  const result: ReaderResult = { requests: 0, errors: 0, seconds: 0, latenciesMs: [], cache: {} }
+  const worker = async (w: number) => {
+    while (!stopped && performance.now() < deadline && result.requests < options.maxRequests) {
+      result.requests++
+      const path = options.next(w)
+      const t0 = performance.now()
+      try {
+        const res = await pool.request({ method: 'GET', path, headers: options.headers })
+        await res.body.arrayBuffer()
+        result.latenciesMs.push(performance.now() - t0)
+        if (res.statusCode >= 400) result.errors++
+        const verdict = res.headers['x-tessera-cache']
+        if (typeof verdict === 'string') result.cache[verdict] = (result.cache[verdict] ?? 0) + 1
+      } catch {
+        result.latenciesMs.push(performance.now() - t0)
+        result.errors++
+      }
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: options.workers }, (_, w) => worker(w)))
+  } finally {
+    await pool.close()
+  }
+  result.seconds = (performance.now() - started) / 1000
+  return result
+}
