@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { projectRoot } from '../../fragments/kit/paths.js'
-import { freePorts } from '../support/ports.js'
+import { freePorts } from '../../scripts/stack/ephemeral.js'
 
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'tessera-start-'))
 t.teardown(() => rmSync(stateDir, { recursive: true, force: true }))

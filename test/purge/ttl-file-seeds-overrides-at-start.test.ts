@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { projectRoot } from '../../fragments/kit/paths.js'
 import { startService } from '../../scripts/stack/services.js'
-import { freePorts } from '../support/ports.js'
+import { freePorts } from '../../scripts/stack/ephemeral.js'
 import { startRedis } from '../support/redis.js'
 
 const server = await startRedis(t)

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startRedisServer } from '../../scripts/stack/redis.js'
-import { freePorts } from './ports.js'
+import { freePorts } from '../../scripts/stack/ephemeral.js'
 
 export interface TestRedis {
   url: string

@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 
-import { freePorts } from '../support/ports.js'
+import { freePorts } from '../../scripts/stack/ephemeral.js'
 import { startVarnishd, writeSecretFile, type RunningVarnishd } from '../../scripts/stack/varnishd.js'
 
 export const MINIMAL_VCL = 'vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "9"; }\n'

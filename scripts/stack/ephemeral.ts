@@ -1,0 +1,79 @@
+// A whole stack on free loopback ports with its state in a temporary dir and its log in a file there:
+// what the integration tests and the benchmarks run against.
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { loadConfig } from '../../fragments/kit/config.js'
+import { type Stack, startStack } from './stack.js'
+
+export interface EphemeralStack {
+  stack: Stack
+  logFile: string
+  /** The last lines of the stack's log (services, varnishd, redis). */
+  logTail(lines?: number): string
+  /** Stops everything and removes the state dir. */
+  dispose(): Promise<void>
+}
+
+/** Distinct free TCP ports on loopback (bound then released: good enough on one machine). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+      const server = net.createServer()
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', () => resolve(server))
+    })),
+  )
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port)
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  return ports
+}
+
+export async function startEphemeralStack(options: { name: string; edges?: number; seed?: boolean; env?: Record<string, string> }): Promise<EphemeralStack> {
+  const edges = options.edges ?? 1
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), `tessera-${options.name}-`))
+  const logFile = path.join(stateDir, 'stack.log')
+  const logTail = (lines = 80) => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') : '')
+  const [redis, layout, nav, sidebar, article, sections, content, purge, ...edgePorts] = await freePorts(8 + edges * 2)
+  const config = loadConfig({
+    TESSERA_STATE_DIR: stateDir,
+    TESSERA_REDIS_PORT: String(redis),
+    TESSERA_LAYOUT_PORT: String(layout),
+    TESSERA_NAV_PORT: String(nav),
+    TESSERA_SIDEBAR_PORT: String(sidebar),
+    TESSERA_ARTICLE_PORT: String(article),
+    TESSERA_SECTIONS_PORT: String(sections),
+    TESSERA_CONTENT_PORT: String(content),
+    TESSERA_PURGE_PORT: String(purge),
+    TESSERA_EDGE_PORT: String(edgePorts[0]),
+    TESSERA_EDGE_ADMIN_PORT: String(edgePorts[1]),
+    TESSERA_EDGE_NODES: Array.from({ length: edges }, (_, i) => `http://127.0.0.1:${edgePorts[i * 2]}`).join(','),
+    TESSERA_EDGE_STORAGE_MB: '64',
+    TESSERA_LOG_LEVEL: 'warn',
+  })
+  const log = (source: string, line: string) => appendFileSync(logFile, `${source.padEnd(8)} ${line}\n`)
+  let stack: Stack
+  try {
+    stack = await startStack({
+      config,
+      log,
+      seed: options.seed,
+      extraEnv: options.env,
+      extraEdges: Array.from({ length: edges - 1 }, (_, i) => ({ port: edgePorts[(i + 1) * 2], adminPort: edgePorts[(i + 1) * 2 + 1] })),
+    })
+  } catch (err) {
+    process.stderr.write(logTail())
+    rmSync(stateDir, { recursive: true, force: true })
+    throw err
+  }
+  return {
+    stack,
+    logFile,
+    logTail,
+    async dispose() {
+      await stack.stop()
+      rmSync(stateDir, { recursive: true, force: true })
+    },
+  }
+}
