@@ -7,7 +7,7 @@ import { contentApi, publishedArticles, purgeApi } from '../support/content.js'
 import { envInt, type Scenario, sleep } from '../support/scenario.js'
 import { withBenchStack } from '../support/stack.js'
 import { median, percentile, round } from '../support/stats.js'
-import { fetchPage, fragmentsOf } from './edge-ceiling.js'
+import { fetchPage, fragmentsOf } from '../support/compare.js'
 
 const PAGE_KEYS = ['fragment:nav', 'fragment:sidebar', 'fragment:article', 'fragment:sections', 'layout:article']
 

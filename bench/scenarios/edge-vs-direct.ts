@@ -6,6 +6,7 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { projectRoot } from '../../fragments/kit/paths.js'
 import { eventsSettled } from '../../test/support/wait.js'
+import { fetchPage, fragmentsOf } from '../support/compare.js'
 import { contentApi, publishedArticles } from '../support/content.js'
 import { envInt, type Scenario, sleep } from '../support/scenario.js'
 import { type BenchStack, withBenchStack } from '../support/stack.js'
@@ -42,14 +43,6 @@ async function startAssembler(stack: BenchStack): Promise<Assembler> {
     },
   }
 }
-
-async function fetchPage(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Headers }> {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
-  return { status: res.status, body: await res.text(), headers: res.headers }
-}
-
-/** The fragments a page is made of, as a sorted list of its data-fragment markers. */
-const fragmentsOf = (html: string): string[] => [...html.matchAll(/data-fragment="([^"]+)"/g)].map((m) => m[1]).sort()
 
 /** Both ways must produce the same page: every include resolved, the same fragments, 200. */
 async function verifySamePage(edgeUrl: string, directUrl: string): Promise<{ fragments: string[]; identicalBodies: boolean }> {

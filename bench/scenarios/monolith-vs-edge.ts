@@ -9,7 +9,7 @@ import { eventsSettled } from '../../test/support/wait.js'
 import { contentApi, publishedArticles } from '../support/content.js'
 import { envInt, type Scenario } from '../support/scenario.js'
 import { withBenchStack } from '../support/stack.js'
-import { fetchPage, fragmentsOf, runAlternating, sideLine } from './edge-ceiling.js'
+import { fetchPage, fragmentsOf, runAlternating, sideLine } from '../support/compare.js'
 
 /** Starts bench/monolith.js as a child process (its own event loop) and waits for its port. */
 async function startMonolith(redisUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
