@@ -4,6 +4,7 @@
 // every seeded record also produces its change event.
 import type { ContentRepository } from './repository.js'
 import type { BlockInput } from './validate.js'
+import { seededRandom } from '../fragments/kit/random.js'
 
 interface Desk {
   slug: string
@@ -236,7 +237,7 @@ export async function seedDemoContent(repo: ContentRepository, opts: { now?: Dat
   for (let i = 0; i < DEMO_ARTICLE_COUNT; i++) {
     const desk = DESKS[i % DESKS.length]!
     const story = Math.floor(i / DESKS.length)
-    const rand = mulberry32(1_000 + i)
+    const rand = seededRandom(1_000 + i)
     const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!
     const pickTwo = <T>(list: readonly T[]): [T, T] => {
       const a = Math.floor(rand() * list.length)
@@ -382,14 +383,3 @@ function slugify(title: string, taken: Set<string>): string {
   return unique
 }
 
-/** Small deterministic PRNG (mulberry32), so the demo is the same on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}

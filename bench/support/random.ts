@@ -1,16 +1,6 @@
 // Seeded randomness for reader mixes: the same seed gives the same reader sequence in every variant.
 
-/** mulberry32: a small, fast, seeded PRNG returning numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom } from '../../fragments/kit/random.js'
 
 /** Draws ranks 0..n-1 with Zipf popularity: P(rank k) proportional to 1 / (k + 1)^s. */
 export function zipfSampler(n: number, s: number, random: () => number): () => number {

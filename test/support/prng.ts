@@ -1,4 +1,5 @@
 // A small seeded PRNG (mulberry32) for fuzz tests: the same seed gives the same inputs on every run and machine.
+import { seededRandom } from '../../fragments/kit/random.js'
 
 export interface Prng {
   /** A float in [0, 1). */
@@ -12,14 +13,7 @@ export interface Prng {
 }
 
 export function prng(seed: number): Prng {
-  let state = seed >>> 0
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
+  const next = seededRandom(seed)
   const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1))
   const pick = <T,>(items: readonly T[]): T => {
     if (items.length === 0) throw new Error('pick from an empty list')
