@@ -8,6 +8,7 @@ import { InvalidInput } from '../fragments/kit/errors.js'
 import { urlsForKeys } from '../fragments/kit/key-index.js'
 import { requireBearer } from '../fragments/kit/service.js'
 import { createService } from '../fragments/kit/service.js'
+import { registerConsole } from './console/routes.js'
 import { openApiDocument } from './openapi.js'
 import { registerPolicyRoutes } from './policy-api.js'
 import type { Purger } from './purger.js'
@@ -134,6 +135,7 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
 
   registerPolicyRoutes(app, deps)
   registerStatsRoutes(app, deps)
+  registerConsole(app, deps)
   app.get('/openapi.json', async () => openApiDocument)
   return app
 }

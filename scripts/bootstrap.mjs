@@ -32,6 +32,8 @@ const missing = []
 if (!has('varnishd') || !has('varnishtest') || !has('varnishadm')) missing.push('varnish')
 if (!xkeyInstalled()) missing.push('varnish-modules')
 if (!has('redis-server')) missing.push('redis-server')
+// Debian's Chromium for the console's browser tests (playwright-core drives it; no browser is downloaded).
+if (!existsSync('/usr/bin/chromium')) missing.push('chromium')
 
 if (missing.length > 0) {
   const command = `apt-get update && apt-get install -y ${missing.join(' ')}`
