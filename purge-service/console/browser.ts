@@ -200,3 +200,22 @@ for (const form of document.querySelectorAll<HTMLFormElement>('form.policy-form'
     applied(answer)
   })
 }
+
+// Edge health, purge lag and the charts: re-read from the server-rendered ops page every 10 s, so the view
+// stays current without a reload (the page's own template does the rendering; nothing is built from data here).
+const livePanels = ['#edges-panel', '#charts-panel'].filter((id) => $(id))
+if (livePanels.length > 0) {
+  setInterval(async () => {
+    try {
+      const res = await fetch('/console/ops', { credentials: 'same-origin' })
+      if (!res.ok) return
+      const fresh = new DOMParser().parseFromString(await res.text(), 'text/html')
+      for (const id of livePanels) {
+        const next = fresh.querySelector(id)
+        if (next) $(id)!.replaceWith(document.importNode(next, true))
+      }
+    } catch {
+      // the next tick tries again; the panels keep their last figures
+    }
+  }, 10_000)
+}

@@ -154,5 +154,13 @@ t.test("ops change nav's TTL inline and see the effective policy change; bad inp
   await nav.locator('button.clear').click()
   await nav.locator('.override', { hasText: 'none' }).waitFor()
   t.pass('clearing the override puts the default back')
+
+  // The edge panel follows the nodes without a reload: stop one, watch it turn unhealthy, bring it back.
+  await stack.edges[1].varnishd.stop()
+  await page.locator('#edges tbody td.bad').first().waitFor({ timeout: 20_000 })
+  t.equal(await page.locator('#edges tbody td.ok').count(), 1, 'the stopped node shows as unhealthy without a reload')
+  await stack.restartEdge(stack.edges[1].name)
+  await page.locator('#edges tbody td.ok').nth(1).waitFor({ timeout: 20_000 })
+  t.pass('and healthy again once it is back')
   await page.context().close()
 })
