@@ -32,8 +32,9 @@ const missing = []
 if (!has('varnishd') || !has('varnishtest') || !has('varnishadm')) missing.push('varnish')
 if (!xkeyInstalled()) missing.push('varnish-modules')
 if (!has('redis-server')) missing.push('redis-server')
-// Debian's Chromium for the console's browser tests (playwright-core drives it; no browser is downloaded).
-if (!existsSync('/usr/bin/chromium')) missing.push('chromium')
+// Debian's Chromium for the console's browser tests (playwright-core drives it; no browser is downloaded):
+// `npm test` asks for it with --tests; `npm start` does not need it.
+if (process.argv.includes('--tests') && !existsSync('/usr/bin/chromium')) missing.push('chromium')
 
 if (missing.length > 0) {
   const command = `apt-get update && apt-get install -y ${missing.join(' ')}`
