@@ -32,6 +32,7 @@ Tessera is running.
 
   Site (through the edge):   ${edge.url}/
   Content API:               http://${config.host}:${config.ports.content}/
+  Console (editors, ops):    http://${config.host}:${config.ports.purge}/console   (purge API on the same port)
   Services:                  layout :${config.ports.layout}, nav :${config.ports.nav}, sidebar :${config.ports.sidebar}, article :${config.ports.article}, sections :${config.ports.sections}
   Redis:                     ${stack.redisUrl}
   Edge admin (varnishadm):   varnishadm -n ${edge.workDir} -T ${config.host}:${edge.adminPort} -S ${edge.secretFile}
