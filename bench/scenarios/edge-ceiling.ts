@@ -9,11 +9,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { startVarnishd } from '../../scripts/stack/varnishd.js'
 import { freePorts } from '../../scripts/stack/ephemeral.js'
-import { eventsSettled } from '../../test/support/wait.js'
-import { contentApi, publishedArticles } from '../support/content.js'
-import { fetchPage, fragmentsOf, runAlternating, sideLine } from '../support/compare.js'
-import { envInt, type Scenario } from '../support/scenario.js'
+import type { Scenario } from '../support/scenario.js'
 import { withBenchStack } from '../support/stack.js'
+import { fetchPage, fragmentsOf, runAlternating, sideBySideSettings, sideLine, warmArticlePage } from '../support/compare.js'
 
 /** A node:http origin that answers every GET with `body`, cacheable at the edge for an hour. */
 async function startStaticOrigin(body: string): Promise<{ port: number; stop(): Promise<void> }> {
@@ -32,18 +30,9 @@ export const edgeCeiling: Scenario = {
   description:
     'ESI assembly cost: one static object of the same bytes as an assembled article page (on a second varnishd with the same storage and params, 3-line VCL) vs the assembled page warm in Tessera\'s varnishd',
   async run() {
-    const seconds = envInt('BENCH_SECONDS', 5)
-    const rounds = envInt('BENCH_ROUNDS', 3)
-    const connections = envInt('BENCH_CONNECTIONS', 32)
-    const warmupSeconds = envInt('BENCH_WARMUP_SECONDS', 2)
+    const { seconds, rounds, connections, warmupSeconds } = sideBySideSettings()
     return withBenchStack({ edges: 1 }, async (stack) => {
-      await eventsSettled(stack.redisUrl)
-      const [article] = await publishedArticles(contentApi(stack))
-      const pagePath = `/articles/${article.slug}`
-      const assembledUrl = stack.edges[0].url + pagePath
-      for (let i = 0; i < 3; i++) await fetchPage(assembledUrl)
-      const probe = await fetchPage(assembledUrl, { 'x-tessera-debug': stack.secrets.debugToken })
-      if (probe.headers.get('x-tessera-cache') !== 'hit') throw new Error(`${assembledUrl} is not a cache hit after warming`)
+      const { pagePath, edgeUrl: assembledUrl } = await warmArticlePage(stack)
       const assembled = await fetchPage(assembledUrl)
       if (assembled.status !== 200 || assembled.body.includes('<esi:')) throw new Error(`${assembledUrl}: status ${assembled.status}, or an <esi: tag left`)
 

@@ -5,11 +5,9 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { projectRoot } from '../../fragments/kit/paths.js'
-import { eventsSettled } from '../../test/support/wait.js'
-import { contentApi, publishedArticles } from '../support/content.js'
-import { envInt, type Scenario } from '../support/scenario.js'
+import type { Scenario } from '../support/scenario.js'
 import { withBenchStack } from '../support/stack.js'
-import { fetchPage, fragmentsOf, runAlternating, sideLine } from '../support/compare.js'
+import { runAlternating, sideBySideSettings, sideLine, verifySamePage, warmArticlePage } from '../support/compare.js'
 
 /** Starts bench/monolith.js as a child process (its own event loop) and waits for its port. */
 async function startMonolith(redisUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
@@ -39,30 +37,13 @@ export const monolithVsEdge: Scenario = {
   name: 'monolith-vs-edge',
   description: 'one article page: warm through the edge vs rendered from Redis on every request by one Node process with no cache (bench/monolith.ts)',
   async run() {
-    const seconds = envInt('BENCH_SECONDS', 5)
-    const rounds = envInt('BENCH_ROUNDS', 3)
-    const connections = envInt('BENCH_CONNECTIONS', 32)
-    const warmupSeconds = envInt('BENCH_WARMUP_SECONDS', 2)
+    const { seconds, rounds, connections, warmupSeconds } = sideBySideSettings()
     return withBenchStack({ edges: 1 }, async (stack) => {
-      await eventsSettled(stack.redisUrl)
-      const [article] = await publishedArticles(contentApi(stack))
-      const pagePath = `/articles/${article.slug}`
+      const { pagePath, edgeUrl } = await warmArticlePage(stack)
       const monolith = await startMonolith(stack.redisUrl)
       try {
-        const edgeUrl = stack.edges[0].url + pagePath
         const monolithUrl = monolith.url + pagePath
-        for (let i = 0; i < 3; i++) await fetchPage(edgeUrl)
-        const probe = await fetchPage(edgeUrl, { 'x-tessera-debug': stack.secrets.debugToken })
-        if (probe.headers.get('x-tessera-cache') !== 'hit') throw new Error(`${edgeUrl} is not a cache hit after warming`)
-        const [edgePage, monoPage] = await Promise.all([fetchPage(edgeUrl), fetchPage(monolithUrl)])
-        for (const [name, p] of [['edge', edgePage], ['monolith', monoPage]] as const) {
-          if (p.status !== 200 || p.body.includes('<esi:')) throw new Error(`${name} answered ${p.status} for ${pagePath}, or left an <esi: tag`)
-        }
-        const fragments = fragmentsOf(edgePage.body)
-        if (fragments.length === 0 || fragments.join() !== fragmentsOf(monoPage.body).join()) {
-          throw new Error(`the pages differ: edge has fragments [${fragments}], monolith has [${fragmentsOf(monoPage.body)}]`)
-        }
-        const identicalBodies = edgePage.body === monoPage.body
+        const { fragments, identicalBodies } = await verifySamePage({ edge: edgeUrl, monolith: monolithUrl })
 
         const ab = await runAlternating({ a: ['edge', edgeUrl], b: ['monolith', monolithUrl] }, { rounds, seconds, connections, warmupSeconds })
         const { edge, monolith: mono } = ab.sides

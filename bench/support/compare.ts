@@ -1,6 +1,9 @@
 // Side-by-side measurement helpers shared by the scenarios: fetch a page, name its fragments, and run wrk
 // against two URLs in alternating order.
-import { sleep } from './scenario.js'
+import { eventsSettled } from '../../test/support/wait.js'
+import { contentApi, publishedArticles } from './content.js'
+import { envInt, sleep } from './scenario.js'
+import type { BenchStack } from './stack.js'
 import { median, round } from './stats.js'
 import { runWrk, type WrkResult } from './wrk.js'
 
@@ -67,3 +70,43 @@ export async function runAlternating<A extends string, B extends string>(
 
 export const sideLine = (label: string, s: Side) => `${label.padEnd(24)} ${s.requestsPerSec} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms  errors ${s.errors}`
 
+
+/** The knobs every side-by-side scenario reads. */
+export function sideBySideSettings(): { seconds: number; rounds: number; connections: number; warmupSeconds: number } {
+  return {
+    seconds: envInt('BENCH_SECONDS', 5),
+    rounds: envInt('BENCH_ROUNDS', 3),
+    connections: envInt('BENCH_CONNECTIONS', 32),
+    warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 2),
+  }
+}
+
+/**
+ * The newest published article's page, warm at the edge (a cache hit for the debug token), once the seed's
+ * purges have all landed (they must not hit the warmed page).
+ */
+export async function warmArticlePage(stack: BenchStack): Promise<{ pagePath: string; edgeUrl: string }> {
+  await eventsSettled(stack.redisUrl)
+  const [article] = await publishedArticles(contentApi(stack))
+  const pagePath = `/articles/${article.slug}`
+  const edgeUrl = stack.edges[0].url + pagePath
+  for (let i = 0; i < 3; i++) await fetchPage(edgeUrl)
+  const probe = await fetchPage(edgeUrl, { 'x-tessera-debug': stack.secrets.debugToken })
+  if (probe.headers.get('x-tessera-cache') !== 'hit') throw new Error(`${edgeUrl} is not a cache hit after warming`)
+  return { pagePath, edgeUrl }
+}
+
+/** Both ways must produce the same page: 200, every include resolved, the same fragments. */
+export async function verifySamePage(sides: Record<string, string>): Promise<{ fragments: string[]; identicalBodies: boolean }> {
+  const pages = await Promise.all(Object.entries(sides).map(async ([name, url]) => ({ name, url, page: await fetchPage(url) })))
+  for (const { name, url, page } of pages) {
+    if (page.status !== 200 || page.body.includes('<esi:')) throw new Error(`${name} answered ${page.status} for ${url}, or left an <esi: tag`)
+  }
+  const fragments = fragmentsOf(pages[0].page.body)
+  for (const { name, page } of pages.slice(1)) {
+    if (fragments.length === 0 || fragments.join() !== fragmentsOf(page.body).join()) {
+      throw new Error(`the pages differ: ${pages[0].name} has fragments [${fragments}], ${name} has [${fragmentsOf(page.body)}]`)
+    }
+  }
+  return { fragments, identicalBodies: pages.every(({ page }) => page.body === pages[0].page.body) }
+}
