@@ -17,18 +17,27 @@ interface Shell {
   title: string
   heading?: string
   description?: string
-  includes: string[]
+  /** What the page's main column includes; every page has the same header and sidebar includes. */
+  main: string[]
 }
 
-const page = (shell: Shell): string => templates.page(shell)
+const HEADER_INCLUDES = ['/fragments/nav', '/fragments/sections/nav']
+const ASIDE_INCLUDES = ['/fragments/sidebar', '/fragments/sections/sidebar']
 
-const notFoundShell = (what: string): string =>
-  page({ layout: 'not-found', title: 'Page not found', heading: 'Page not found', description: `We could not find ${what}. It may have moved or been unpublished.`, includes: [] })
+/** The shell's html and the URL of every include in it (the page tier measures them: varnish/tier.vcl). */
+function page(shell: Shell): { html: string; includes: string[] } {
+  const includes = { header: HEADER_INCLUDES, main: shell.main, aside: ASIDE_INCLUDES }
+  return { html: templates.page({ ...shell, includes }), includes: [...includes.header, ...includes.main, ...includes.aside] }
+}
+
+const notFoundShell = (what: string) =>
+  page({ layout: 'not-found', title: 'Page not found', heading: 'Page not found', description: `We could not find ${what}. It may have moved or been unpublished.`, main: [] })
 
 export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
   const app = createService({ name: 'layout', logLevel: deps.logLevel })
   const { content } = deps
-  const fallback = () => page({ layout: 'not-found', title: 'Temporarily unavailable', heading: 'Temporarily unavailable', description: 'This page cannot be shown right now. Please try again in a moment.', includes: [] })
+  const fallback = () =>
+    page({ layout: 'not-found', title: 'Temporarily unavailable', heading: 'Temporarily unavailable', description: 'This page cannot be shown right now. Please try again in a moment.', main: [] }).html
 
   addCachedRoute(
     app,
@@ -37,12 +46,9 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
       path: '/',
       policy: shellPolicy,
       esi: true,
-      notFoundHtml: () => notFoundShell('this page'),
+      notFound: () => notFoundShell('this page'),
       fallback,
-      render: async () => ({
-        html: page({ layout: 'home', title: 'Tessera Magazine', includes: ['/fragments/sections/main', '/fragments/article/front/latest'] }),
-        keys: [],
-      }),
+      render: async () => ({ ...page({ layout: 'home', title: 'Tessera Magazine', main: ['/fragments/sections/main', '/fragments/article/front/latest'] }), keys: [] }),
     },
     deps,
   )
@@ -55,17 +61,17 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
       policy: shellPolicy,
       esi: true,
       checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
-      notFoundHtml: () => notFoundShell('that article'),
+      notFound: () => notFoundShell('that article'),
       fallback,
       render: async ({ slug }, now) => {
         const article = await content.getArticleBySlug(slug)
         const existingId = article?.id
         if (!isPublished(article, now)) {
           // Tagged so that publishing an article under this slug replaces the cached 404 at once.
-          return { status: 404, html: notFoundShell('that article'), keys: [`article-slug:${slug}`, ...(existingId ? [`article:${existingId}`] : [])] }
+          return { status: 404, ...notFoundShell('that article'), keys: [`article-slug:${slug}`, ...(existingId ? [`article:${existingId}`] : [])] }
         }
         return {
-          html: page({ layout: 'article', title: article.title, description: article.summary, includes: [`/fragments/article/${article.id}`] }),
+          ...page({ layout: 'article', title: article.title, description: article.summary, main: [`/fragments/article/${article.id}`] }),
           keys: [`article:${article.id}`, `article-slug:${slug}`],
         }
       },
@@ -81,13 +87,13 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
       policy: shellPolicy,
       esi: true,
       checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
-      notFoundHtml: () => notFoundShell('that section'),
+      notFound: () => notFoundShell('that section'),
       fallback,
       render: async ({ slug }) => {
         const section = await content.getSection(slug)
-        if (!section) return { status: 404, html: notFoundShell('that section'), keys: [`section:${slug}`] }
+        if (!section) return { status: 404, ...notFoundShell('that section'), keys: [`section:${slug}`] }
         return {
-          html: page({ layout: 'section', title: section.title, heading: section.title, description: section.description, includes: [`/fragments/article/front/section-${slug}`] }),
+          ...page({ layout: 'section', title: section.title, heading: section.title, description: section.description, main: [`/fragments/article/front/section-${slug}`] }),
           keys: [`section:${slug}`],
         }
       },

@@ -14,7 +14,7 @@ import { registerPolicyRoutes } from './policy-api.js'
 import type { Purger } from './purger.js'
 import { parsePurgeRequest } from './request.js'
 import { registerStatsRoutes } from './stats-api.js'
-import { banExpressionForUrl, banTokens, InvalidBan, VarnishCli } from './varnish-cli.js'
+import { banExpressionForIncludes, banExpressionForUrl, banTokens, InvalidBan, VarnishCli } from './varnish-cli.js'
 import { warm } from './warmup.js'
 
 export interface PurgeApiDeps {
@@ -105,7 +105,10 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     if (fields.length !== 1 || (fields[0] !== 'prefix' && fields[0] !== 'regex')) throw new InvalidInput('body', 'must be exactly one of {"prefix": "/path/"} or {"regex": "..."}')
     const kind = fields[0] as 'prefix' | 'regex'
     const expression = banExpressionForUrl(kind, body[kind] as string)
+    // Assembled pages that include a banned URL go too (rule 1 of the page tier, varnish/tier.vcl).
+    const pageTierExpression = banExpressionForIncludes(kind, body[kind] as string)
     banTokens(expression) // refuses here, as a 400, what varnishd's CLI could not carry
+    banTokens(pageTierExpression)
     const secret = await readFile(deps.adminSecretFile)
     const nodes = await Promise.all(
       deps.purger.nodes.map(async (node, i) => {
@@ -114,6 +117,7 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
           const cli = await VarnishCli.connect({ ...deps.edgeAdmins[i], secret, timeoutMs: 2000 })
           try {
             await cli.ban(expression)
+            await cli.ban(pageTierExpression)
           } finally {
             await cli.close()
           }
@@ -129,8 +133,8 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     if (!complete && refused.length === nodes.filter((n) => !n.ok).length && refused.length === nodes.length) {
       throw new InvalidBan('regex', `varnishd refused it: ${refused[0].error?.message}`)
     }
-    request.log.info({ who: role, expression, complete }, 'ban')
-    return reply.code(complete ? 200 : 502).send({ expression, complete, nodes })
+    request.log.info({ who: role, expression, pageTierExpression, complete }, 'ban')
+    return reply.code(complete ? 200 : 502).send({ expression, pageTierExpression, complete, nodes })
   })
 
   registerPolicyRoutes(app, deps)

@@ -713,3 +713,16 @@ export function banExpressionForUrl(kind: 'prefix' | 'regex', value: string): st
   }
   return `obj.http.x-url ~ ${value}`
 }
+
+/**
+ * The ban that goes with a URL ban: the page tier's assembled pages that include a banned URL (varnish/tier.vcl
+ * keeps a page's include URLs, space-separated, in X-Tessera-Includes). The URL ban's anchors are moved to the
+ * list's separators: `^` at the start becomes `(^|\s)`, `$` at the end `(\s|$)`.
+ */
+export function banExpressionForIncludes(kind: 'prefix' | 'regex', value: string): string {
+  const urlBan = banExpressionForUrl(kind, value) // validates
+  let pattern = urlBan.slice('obj.http.x-url ~ '.length)
+  if (pattern.startsWith('^')) pattern = `(^|\\s)${pattern.slice(1)}`
+  if (pattern.endsWith('$') && !pattern.endsWith('\\$')) pattern = `${pattern.slice(0, -1)}(\\s|$)`
+  return `obj.http.X-Tessera-Tier == page && obj.http.X-Tessera-Includes ~ ${pattern}`
+}

@@ -7,6 +7,8 @@ import std;
 import xkey;
 import purge;
 import var;
+import header;
+import str;
 
 include "tessera-site.vcl";
 include "normalize.vcl";
@@ -19,6 +21,7 @@ include "fallback.vcl";
 include "headers.vcl";
 include "stats.vcl";
 include "request-id.vcl";
+include "tier.vcl";
 
 sub vcl_recv {
     call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
@@ -28,18 +31,21 @@ sub vcl_recv {
     call tessera_purge_recv;       # PURGE by surrogate key (hard or soft)
     call tessera_routing_recv;     # which service answers this URL
     call tessera_stats_recv;       # tag the request with its fragment or page type
+    call tessera_tier_recv;        # pages from the assembled-page tier; the inner socket's assemblies
     return (hash);
 }
 
 sub vcl_hash {
     # One site per edge: the Host header is not part of the key, so it cannot poison the cache.
     hash_data(req.url);
+    call tessera_tier_hash;        # the assembled copy of a page is another object than its shell
     return (lookup);
 }
 
 sub vcl_hit {
     call tessera_purge_hit_or_miss;   # PURGE of one URL
     call tessera_stale_hit;           # stale past its grace window while the origin is healthy: fetch now
+    call tessera_tier_hit;            # an assembly measures fresh objects only
 }
 
 sub vcl_miss {
@@ -48,10 +54,12 @@ sub vcl_miss {
 
 sub vcl_backend_fetch {
     call tessera_routing_backend_fetch;
+    call tessera_tier_backend_fetch;
     call tessera_stats_backend_fetch;       # one record per origin fetch
 }
 
 sub vcl_backend_response {
+    call tessera_tier_backend_response;     # an assembled page from the inner socket (returns)
     call tessera_esi_backend_response;      # ESI only on page shells (first: the policy may return early)
     call tessera_policy_backend_response;   # TTL from Cache-Control, errors never cached, the purge race
     call tessera_stale_backend_response;    # stale-while-revalidate and stale-if-error windows
@@ -62,6 +70,7 @@ sub vcl_backend_error {
 }
 
 sub vcl_deliver {
+    call tessera_tier_deliver;       # first: an assembly's look-ups restart before anything is delivered
     call tessera_request_id_response;
     call tessera_fallback_deliver;   # a failed include becomes its fallback, not an error page inside a 200
     call tessera_stats_deliver;      # one record per delivery: hit, grace, miss or pass
@@ -73,6 +82,7 @@ sub vcl_synth {
     call tessera_request_id_response;
     call tessera_purge_synth;
     call tessera_stale_synth;        # a failed refresh when a stale copy exists: the stale copy
+    call tessera_tier_synth;         # an assembly's look-up answered by the edge itself
     call tessera_fallback_synth;
     call tessera_normalize_synth;
 }

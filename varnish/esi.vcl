@@ -4,5 +4,6 @@ sub tessera_esi_backend_response {
     if (beresp.http.Surrogate-Control ~ {"content="ESI/1.0""}) {
         unset beresp.http.Surrogate-Control;
         set beresp.do_esi = true;
+        set beresp.http.X-Tessera-Esi = "1";   # the page tier needs to know (tier.vcl)
     }
 }

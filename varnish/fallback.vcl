@@ -18,7 +18,9 @@ sub tessera_fallback_deliver {
         unset req.http.X-Tessera-Page;
         return (restart);
     }
+    # (The page tier checks the body while it assembles, tier.vcl; a cached assembled page has one.)
     if (req.esi_level == 0 && resp.status == 200 && req.url ~ "^/articles/" && !req.http.X-Tessera-Body-Checked
+        && local.socket != "inner" && !req.http.X-Tessera-Tier
         && !std.healthy(tessera_article) && resp.http.xkey ~ "(^|[ ,])article:[a-z0-9-]+") {
         set req.http.X-Tessera-Body-Checked = "1";
         set req.http.X-Tessera-Page = req.url;

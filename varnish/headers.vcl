@@ -2,7 +2,8 @@
 # internal headers (keys, policy, debug) only go to requests carrying the debug token.
 
 sub tessera_headers_deliver {
-    if (req.esi_level == 0 && req.method != "PURGE") {
+    # (The inner socket answers the front, which needs the keys and the policy: tier.vcl.)
+    if (req.esi_level == 0 && req.method != "PURGE" && local.socket != "inner") {
         if (req.http.X-Tessera-Debug-Ok) {
             # miss: fetched for this request; grace: a stale copy (TTL run out) while a fresh one is fetched
             if (obj.hits == 0) {
@@ -17,6 +18,7 @@ sub tessera_headers_deliver {
             set resp.http.X-Tessera-Grace = resp.http.X-Tessera-Swr;
             set resp.http.X-Tessera-Keep = resp.http.X-Tessera-Sie;
             set resp.http.X-Tessera-Origin-Cache-Control = resp.http.Cache-Control;
+            std.collect(resp.http.xkey, " ");   # every key on one line (an assembled page has many lines)
         } else {
             unset resp.http.xkey;
             unset resp.http.x-url;
@@ -27,6 +29,11 @@ sub tessera_headers_deliver {
             unset resp.http.X-Tessera-Fallback;
             unset resp.http.X-Tessera-Swr;
             unset resp.http.X-Tessera-Sie;
+            unset resp.http.X-Tessera-Tier;
+            unset resp.http.X-Tessera-Esi;
+            unset resp.http.X-Tessera-Includes;
+            unset resp.http.X-Tessera-Assembled-At;
+            unset resp.http.X-Tessera-Page-Uncacheable;
             unset resp.http.X-Varnish;
             unset resp.http.Via;
         }

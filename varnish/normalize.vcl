@@ -7,6 +7,9 @@ sub tessera_normalize_recv {
     if (req.url !~ "^/") {
         return (synth(400, "Bad request target"));
     }
+    if (str.count(req.url) > 8192) {
+        return (synth(414, "URI too long"));   # no page or fragment URL comes near it
+    }
     if (!req.http.Host && req.proto ~ "^HTTP/1\.1$" && req.esi_level == 0) {
         return (synth(400, "Missing Host header"));   # RFC 9112 3.2
     }

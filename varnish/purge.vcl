@@ -7,6 +7,8 @@
 #   X-Tessera-Purge-Mode: soft               (optional; default hard)
 # By URL (what keys cannot express):
 #   PURGE /articles/some-slug HTTP/1.1       (no xkey-purge header; same secret and mode headers)
+#   With the page tier (tier.vcl) a URL purge also takes the assembled copy of a page URL (page-url:<URL>) and
+#   every assembled page that includes a fragment URL (inc:<URL>).
 # Answer: 200 with X-Purged-Count: N and a JSON body {"purged": N, "mode": "..."}.
 #
 # A fill racing a purge: xkey cannot see an object still being fetched, so a fill that read the origin
@@ -25,6 +27,11 @@ sub tessera_purge_recv {
         var.global_set("tessera_last_purge", "" + std.time2real(now, 0.0));
         if (!req.http.xkey-purge) {
             # by URL: looked up like a read, purged in vcl_hit / vcl_miss
+            if (req.http.X-Tessera-Purge-Mode == "soft") {
+                set req.http.X-Tessera-Purged-Pages = xkey.softpurge("page-url:" + regsuball(req.url, ",", "%2C") + " inc:" + regsuball(req.url, ",", "%2C"));
+            } else {
+                set req.http.X-Tessera-Purged-Pages = xkey.purge("page-url:" + regsuball(req.url, ",", "%2C") + " inc:" + regsuball(req.url, ",", "%2C"));
+            }
             return (hash);
         }
         if (req.http.xkey-purge !~ "[^ ]") {
@@ -42,9 +49,9 @@ sub tessera_purge_recv {
 sub tessera_purge_hit_or_miss {
     if (req.method == "PURGE") {
         if (req.http.X-Tessera-Purge-Mode == "soft") {
-            set req.http.X-Tessera-Purged = purge.soft(0s);
+            set req.http.X-Tessera-Purged = purge.soft(0s) + std.integer(req.http.X-Tessera-Purged-Pages, 0);
         } else {
-            set req.http.X-Tessera-Purged = purge.hard();
+            set req.http.X-Tessera-Purged = purge.hard() + std.integer(req.http.X-Tessera-Purged-Pages, 0);
         }
         return (synth(200, "Purged"));
     }

@@ -25,4 +25,7 @@ sub tessera_routing_backend_fetch {
     unset bereq.http.X-Tessera-Debug;
     unset bereq.http.X-Tessera-Purge-Ok;
     unset bereq.http.X-Tessera-Debug-Ok;
+    unset bereq.http.X-Tessera-Inner-Secret;
+    unset bereq.http.X-Tessera-Inner-Ok;
+    unset bereq.http.X-Tessera-Page-Tier-On;
 }

@@ -44,7 +44,7 @@ sub tessera_stale_backend_response {
 # The synchronous fetch past the GRACE window failed (policy.vcl abandoned it, so the stale copy is still
 # there): serve the stale copy (stale-if-error) rather than the error, until the probe notices the origin is down.
 sub tessera_stale_synth {
-    if (resp.status >= 500 && req.http.X-Tessera-Fresh-Only && req.restarts < 3) {
+    if (resp.status >= 500 && req.http.X-Tessera-Fresh-Only) {
         unset req.http.X-Tessera-Fresh-Only;
         set req.http.X-Tessera-Stale-Ok = "1";
         return (restart);

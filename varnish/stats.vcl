@@ -26,7 +26,8 @@ sub tessera_stats_recv {
 }
 
 sub tessera_stats_deliver {
-    if (req.http.X-Tessera-Stats) {
+    # (The page tier's inner requests for a page are not readers: the front logs those.)
+    if (req.http.X-Tessera-Stats && !(local.socket == "inner" && req.esi_level == 0)) {
         if (req.is_hitmiss || req.is_hitpass) {
             std.log("tessera-stats: " + req.http.X-Tessera-Stats + " pass");
         } elsif (obj.hits == 0) {

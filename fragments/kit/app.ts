@@ -31,7 +31,8 @@ export interface CachedRoute {
   /** Page shells ask the edge for ESI processing. */
   esi: boolean
   checkParams?: (params: Record<string, string>) => string | undefined
-  notFoundHtml: () => string
+  /** What a bad URL gets (a 404, cached briefly); a page shell names its includes (see Rendered). */
+  notFound: () => Pick<Rendered, 'html' | 'includes'>
   fallback: () => string
   render: (params: Record<string, string>, now: Date) => Promise<Rendered>
 }
@@ -53,7 +54,7 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
     let checkedAt: number | undefined
     const badParams = route.checkParams?.(params) !== undefined
     if (badParams) {
-      rendered = { status: 404, html: route.notFoundHtml(), keys: [] }
+      rendered = { status: 404, ...route.notFound(), keys: [] }
     } else {
       try {
         if (deps.renderDelayMs) await new Promise((r) => setTimeout(r, deps.renderDelayMs))
@@ -86,6 +87,7 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
       .header('xkey', keyHeaderValues(keys))
       .header('x-tessera-policy', describePolicy(policy, effective.source))
       .header('x-tessera-rendered-at', at.toISOString())
+    if (rendered.includes?.length) reply.header('x-tessera-includes', rendered.includes.join(' '))
     if (checkedAt !== undefined) reply.header('x-tessera-checked-at', (checkedAt / 1000).toFixed(3))
     else if (!badParams) reply.header('cache-control', 'no-store') // content kept changing under every read
     recordKeyUrls(deps.redis, keys, request.url).catch((err) => request.log.warn({ err }, 'key index not updated'))
@@ -117,7 +119,7 @@ export function buildFragmentApp(fragment: FragmentDefinition, deps: FragmentDep
         policy,
         esi: false,
         checkParams: fragment.checkParams,
-        notFoundHtml: () => `<div data-fragment="${fragment.name}" data-fragment-state="not-found"></div>`,
+        notFound: () => ({ html: `<div data-fragment="${fragment.name}" data-fragment-state="not-found"></div>` }),
         fallback: fragment.fallback,
         render: (params, now) => fragment.render({ content: deps.content, params, now }),
       },

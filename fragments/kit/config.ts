@@ -12,7 +12,7 @@ export interface Config {
   redisUrl: string | undefined // undefined: the launcher runs its own redis-server on redisPort
   redisPort: number
   ports: { layout: number; content: number; purge: number } & Record<FragmentName, number>
-  edge: { port: number; adminPort: number; innerPort: number; storageMb: number }
+  edge: { port: number; adminPort: number; innerPort: number; pageTier: boolean; storageMb: number }
   edgeNodes: string[]
   /** Admin (-T) address of each edge node, in the order of edgeNodes. */
   edgeAdmins: Array<{ host: string; port: number }>
@@ -138,6 +138,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       port: edgePort,
       adminPort,
       innerPort: port('TESSERA_EDGE_INNER_PORT', 8081),
+      pageTier: bool('TESSERA_PAGE_TIER', true),
       storageMb: int('TESSERA_EDGE_STORAGE_MB', 256, 16, 65536),
     },
     edgeNodes,

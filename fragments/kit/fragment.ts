@@ -18,6 +18,8 @@ export interface Rendered {
   status?: 200 | 404
   /** When what this shows is scheduled to change: the TTL is clamped to it. */
   nextChange?: Date
+  /** Page shells: the URL of every <esi:include> in the html, sent as X-Tessera-Includes for the page tier. */
+  includes?: string[]
 }
 
 export interface FragmentDefinition {

@@ -30,12 +30,19 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports
 }
 
-export async function startEphemeralStack(options: { name: string; edges?: number; seed?: boolean; env?: Record<string, string> }): Promise<EphemeralStack> {
+export async function startEphemeralStack(options: {
+  name: string
+  edges?: number
+  seed?: boolean
+  env?: Record<string, string>
+  /** The assembled-page tier (TESSERA_PAGE_TIER); default on, as configured by default. */
+  pageTier?: boolean
+}): Promise<EphemeralStack> {
   const edges = options.edges ?? 1
   const stateDir = mkdtempSync(path.join(os.tmpdir(), `tessera-${options.name}-`))
   const logFile = path.join(stateDir, 'stack.log')
   const logTail = (lines = 80) => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') : '')
-  const [redis, layout, nav, sidebar, article, sections, content, purge, ...edgePorts] = await freePorts(8 + edges * 2)
+  const [redis, layout, nav, sidebar, article, sections, content, purge, ...edgePorts] = await freePorts(8 + edges * 3)
   const config = loadConfig({
     TESSERA_STATE_DIR: stateDir,
     TESSERA_REDIS_PORT: String(redis),
@@ -48,7 +55,9 @@ export async function startEphemeralStack(options: { name: string; edges?: numbe
     TESSERA_PURGE_PORT: String(purge),
     TESSERA_EDGE_PORT: String(edgePorts[0]),
     TESSERA_EDGE_ADMIN_PORT: String(edgePorts[1]),
-    TESSERA_EDGE_NODES: Array.from({ length: edges }, (_, i) => `http://127.0.0.1:${edgePorts[i * 2]}`).join(','),
+    TESSERA_EDGE_INNER_PORT: String(edgePorts[2]),
+    TESSERA_PAGE_TIER: options.pageTier === false ? 'off' : 'on',
+    TESSERA_EDGE_NODES: Array.from({ length: edges }, (_, i) => `http://127.0.0.1:${edgePorts[i * 3]}`).join(','),
     TESSERA_EDGE_STORAGE_MB: '64',
     TESSERA_LOG_LEVEL: 'warn',
   })
@@ -60,7 +69,7 @@ export async function startEphemeralStack(options: { name: string; edges?: numbe
       log,
       seed: options.seed,
       extraEnv: options.env,
-      extraEdges: Array.from({ length: edges - 1 }, (_, i) => ({ port: edgePorts[(i + 1) * 2], adminPort: edgePorts[(i + 1) * 2 + 1] })),
+      extraEdges: Array.from({ length: edges - 1 }, (_, i) => ({ port: edgePorts[(i + 1) * 3], adminPort: edgePorts[(i + 1) * 3 + 1], innerPort: edgePorts[(i + 1) * 3 + 2] })),
     })
   } catch (err) {
     process.stderr.write(logTail())

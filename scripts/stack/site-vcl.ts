@@ -9,12 +9,17 @@ export interface SiteVclOptions {
   purgeAcl: string[] // addresses or CIDRs allowed to PURGE
   purgeSecret: string
   debugToken: string
+  /** The page tier's inner listen address (varnish/tier.vcl); absent: the tier is off. */
+  pageTier?: { host: string; port: number }
 }
 
 // A fragment renders in milliseconds: one that has not started answering in 2 s is stuck, and its stale copy
 // or fallback serves the page better than waiting. A page costs at most its shell's and its includes' timeouts.
 export const FRAGMENT_TIMEOUTS = { connect: '500ms', firstByte: '2s', betweenBytes: '1s' }
 export const LAYOUT_TIMEOUTS = { connect: '500ms', firstByte: '3s', betweenBytes: '1s' }
+// The inner address answers a page's headers once the shell and every include have been looked up (fetched, at
+// worst, one after another, each within its own timeouts above).
+export const PAGE_TIER_TIMEOUTS = { connect: '500ms', firstByte: '20s', betweenBytes: '5s' }
 
 const TOKEN = /^[A-Za-z0-9._~-]{16,256}$/
 const ACL_ENTRY = /^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$/
@@ -45,6 +50,20 @@ export function renderSiteVcl(options: SiteVclOptions): string {
       return `    "${address}"${bits ? `/${bits}` : ''};`
     })
     .join('\n')
+  const tier = options.pageTier
+  if (tier && !/^[0-9a-zA-Z.:-]+$/.test(tier.host)) throw new Error(`page tier host ${tier.host} is not a plain host name or address`)
+  const tierBackend = tier
+    ? `
+# The page tier: this varnishd's own inner listen address (no probe: it is this process).
+backend tessera_pages {
+    .host = "${tier.host}";
+    .port = "${tier.port}";
+    .connect_timeout = ${PAGE_TIER_TIMEOUTS.connect};
+    .first_byte_timeout = ${PAGE_TIER_TIMEOUTS.firstByte};
+    .between_bytes_timeout = ${PAGE_TIER_TIMEOUTS.betweenBytes};
+}
+`
+    : ''
   return `# Written by scripts/stack/site-vcl.ts from the configuration; do not edit by hand.
 
 probe tessera_health {
@@ -57,7 +76,7 @@ probe tessera_health {
 }
 
 ${backends}
-
+${tierBackend}
 acl tessera_purgers {
 ${acl}
 }
@@ -65,12 +84,26 @@ ${acl}
 sub tessera_site_recv {
     unset req.http.X-Tessera-Purge-Ok;
     unset req.http.X-Tessera-Debug-Ok;
+    unset req.http.X-Tessera-Inner-Ok;
+    unset req.http.X-Tessera-Page-Tier-On;${tier ? `
+    set req.http.X-Tessera-Page-Tier-On = "1";
+    if (local.socket == "inner" && req.http.X-Tessera-Inner-Secret == "${options.purgeSecret}") {
+        set req.http.X-Tessera-Inner-Ok = "1";
+    }` : ''}
     if (client.ip ~ tessera_purgers && req.http.X-Tessera-Purge-Secret == "${options.purgeSecret}") {
         set req.http.X-Tessera-Purge-Ok = "1";
     }
     if (req.http.X-Tessera-Debug == "${options.debugToken}") {
         set req.http.X-Tessera-Debug-Ok = "1";
     }
+}
+
+sub tessera_site_page_tier_backend {${tier ? `
+    set req.backend_hint = tessera_pages;` : ''}
+}
+
+sub tessera_site_page_tier_fetch {${tier ? `
+    set bereq.http.X-Tessera-Inner-Secret = "${options.purgeSecret}";` : ''}
 }
 `
 }

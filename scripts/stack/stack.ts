@@ -49,7 +49,7 @@ export interface StackOptions {
   log: (source: string, line: string) => void
   seed?: boolean
   /** Extra edge nodes beyond the configured one: ports for each. */
-  extraEdges?: Array<{ port: number; adminPort: number }>
+  extraEdges?: Array<{ port: number; adminPort: number; innerPort: number }>
   /** Extra environment for the services (benchmarks: TESSERA_RENDER_DELAY_MS). */
   extraEnv?: Record<string, string>
 }
@@ -126,7 +126,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }
     }
 
-    const edgeSpecs = [{ port: config.edge.port, adminPort: config.edge.adminPort }, ...(options.extraEdges ?? [])]
+    const edgeSpecs = [{ port: config.edge.port, adminPort: config.edge.adminPort, innerPort: config.edge.innerPort }, ...(options.extraEdges ?? [])]
     const secretFile = path.join(config.stateDir, 'varnish-secret')
     await writeSecretFile(secretFile)
     const env = {
@@ -146,27 +146,34 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await Promise.all((Object.keys(SERVICE_SCRIPTS) as ServiceName[]).filter((n) => n !== 'purge').map(startNamed))
 
     const vclDir = path.join(config.stateDir, 'vcl')
-    mkdirSync(vclDir, { recursive: true })
     const backends = Object.fromEntries(
       [...FRAGMENT_NAMES.map((n) => [n, config.ports[n]] as const), ['layout', config.ports.layout] as const].map(([n, port]) => [n, { host: config.host, port }]),
     ) as Parameters<typeof renderSiteVcl>[0]['backends']
-    writeFileSync(
-      path.join(vclDir, 'tessera-site.vcl'),
-      renderSiteVcl({ backends, purgeAcl: ['127.0.0.1', '::1'], purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken }),
-    )
+    // The page tier's inner address is on loopback whatever the front listens on: only the edge itself uses it.
+    const innerHost = '127.0.0.1'
     const startEdge = async (index: number): Promise<EdgeNode> => {
       const spec = edgeSpecs[index]
       const name = `edge${index + 1}`
       const workDir = edgeWorkDir(config.stateDir, index)
       mkdirSync(workDir, { recursive: true })
+      // Each node's site VCL names its own inner address.
+      const siteDir = path.join(vclDir, name)
+      mkdirSync(siteDir, { recursive: true })
+      const pageTier = config.edge.pageTier ? { host: innerHost, port: spec.innerPort } : undefined
+      writeFileSync(
+        path.join(siteDir, 'tessera-site.vcl'),
+        renderSiteVcl({ backends, purgeAcl: ['127.0.0.1', '::1'], purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken, pageTier }),
+      )
       const varnishd = await startVarnishd({
         workDir,
-        listen: [{ name: 'front', host: config.host, port: spec.port }],
+        listen: [{ name: 'front', host: config.host, port: spec.port }, ...(pageTier ? [{ name: 'inner', ...pageTier }] : [])],
         adminHost: config.host,
         adminPort: spec.adminPort,
         secretFile,
         vclFile: path.join(projectRoot, 'varnish', 'default.vcl'),
-        vclPath: [vclDir, path.join(projectRoot, 'varnish')],
+        vclPath: [siteDir, path.join(projectRoot, 'varnish')],
+        // An assembly restarts once per include it measures (varnish/tier.vcl), plus stale.vcl's retries.
+        params: { max_restarts: '24' },
         storageMb: config.edge.storageMb,
         log: (l) => log(name, l),
       })

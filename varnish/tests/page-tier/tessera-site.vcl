@@ -1,0 +1,30 @@
+# The test stand-in for the generated tessera-site.vcl with the page tier on: as ../tessera-site.vcl, and a
+# .vtc using it declares `backend tessera_pages` pointing at its varnish's own `inner` listen address.
+
+acl tessera_purgers {
+    "127.0.0.1";
+}
+
+sub tessera_site_recv {
+    unset req.http.X-Tessera-Purge-Ok;
+    unset req.http.X-Tessera-Debug-Ok;
+    unset req.http.X-Tessera-Inner-Ok;
+    set req.http.X-Tessera-Page-Tier-On = "1";
+    if (client.ip ~ tessera_purgers && req.http.X-Tessera-Purge-Secret == "test-purge-secret-0123456789") {
+        set req.http.X-Tessera-Purge-Ok = "1";
+    }
+    if (req.http.X-Tessera-Debug == "test-debug-token-0123456789") {
+        set req.http.X-Tessera-Debug-Ok = "1";
+    }
+    if (local.socket == "inner" && req.http.X-Tessera-Inner-Secret == "test-purge-secret-0123456789") {
+        set req.http.X-Tessera-Inner-Ok = "1";
+    }
+}
+
+sub tessera_site_page_tier_backend {
+    set req.backend_hint = tessera_pages;
+}
+
+sub tessera_site_page_tier_fetch {
+    set bereq.http.X-Tessera-Inner-Secret = "test-purge-secret-0123456789";
+}

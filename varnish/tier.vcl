@@ -1,0 +1,248 @@
+# The assembled-page tier: a warm page is one object lookup, not a shell plus one lookup per include.
+#
+# One varnishd listens twice. Readers use the front socket; the front sends page URLs (everything the layout
+# serves) to the backend tessera_pages, which is this varnishd's own `inner` socket. The inner request does
+# the ESI assembly from the fragment objects both sockets share, exactly as a page is assembled with the
+# tier off; the front caches the assembled result under the page URL plus a marker (vcl_hash).
+#
+# Invalidation stays exact:
+# 1. Before sending the page's headers the inner looks each include up once (the shell names them in
+#    X-Tessera-Includes; each is a restart of the inner request to the include's URL): from those lookups it
+#    knows the very objects the ESI pass will insert, and sends the union of their surrogate keys, plus
+#    inc:<include URL>, with the page. The front object carries them, so a purge of any key or URL that hits
+#    an include hits every assembled page showing it, and no other.
+# 2. The same lookups give each include's remaining TTL and its stale windows: the page expires with the
+#    first of them (scheduled-block clamps and ops overrides are already in the includes' TTLs), and keeps
+#    the smallest stale-while-revalidate and stale-if-error windows. While an origin is healthy an assembly
+#    only uses fresh includes (fetched synchronously if need be: whoever waits is a background refresh or a
+#    cold page); an include that is stale, failing or uncacheable makes the page uncacheable at the front.
+#    If the ESI pass then meets anything but the object it looked up (a fetch, a stale copy, an error), it
+#    kills the page it is producing (xkey asm:<id>, and tessera_last_taint for a page not yet in the cache).
+# 3. The front streams (do_stream), so its object is in the xkey index from the moment the inner's headers
+#    arrive, before any include is inserted: a later purge finds it. A purge or a kill between the start of
+#    the assembly and that moment is caught by comparing the assembly's start with the latest one.
+# A failed re-assembly is abandoned (policy as for any refresh), so the good page stays and is served stale.
+
+sub tessera_tier_recv {
+    if (local.socket == "inner") {
+        unset req.http.X-Tessera-Tier;   # ESI sub-requests get a copy of the front's request headers
+        if (req.esi_level == 0) {
+            if (req.restarts == 0) {
+                if (!req.http.X-Tessera-Inner-Ok) {
+                    return (synth(403, "The page tier's inner address is for the edge itself"));
+                }
+                unset req.http.X-Tessera-Asm-Bad;
+                unset req.http.X-Tessera-Asm-Keys;
+                unset req.http.X-Tessera-Asm-Body-Failed;
+                unset req.http.X-Tessera-Asm-Failed;
+                set req.http.X-Tessera-Asm = "shell";
+                set req.http.X-Tessera-Asm-Page = req.url;
+                set req.http.X-Tessera-Asm-Start = "" + std.time2real(now, 0.0);
+                set req.http.X-Tessera-Asm-Id = req.xid;
+            }
+        } elsif (req_top.http.X-Tessera-Asm-Failed && str.contains(req_top.http.X-Tessera-Asm-Failed, " " + req.url + " ")) {
+            # It failed when the assembly looked it up a moment ago: its fallback now, not a second timeout.
+            set req.http.X-Tessera-Fallback-For = req.url;
+            set req.url = regsub(req.url, "^/fragments/([a-z]+).*$", "/fragments/\1/_fallback");
+        }
+    } elsif (req.esi_level == 0 && req.method != "PURGE" && req.http.X-Tessera-Page-Tier-On && req.url !~ "^/fragments/") {
+        set req.http.X-Tessera-Tier = "page";
+        call tessera_site_page_tier_backend;
+    }
+}
+
+# While its origin is healthy an assembly measures fresh objects only: a stale one is fetched again (stale.vcl
+# serves the stale copy if that fetch fails, and the page is then not cached at the front).
+sub tessera_tier_hit {
+    if (local.socket == "inner" && req.esi_level == 0 && (req.http.X-Tessera-Asm == "shell" || req.http.X-Tessera-Asm == "include")
+        && obj.ttl <= 0s && !req.http.X-Tessera-Stale-Ok && std.healthy(req.backend_hint)) {
+        set req.http.X-Tessera-Fresh-Only = "1";
+        return (restart);
+    }
+}
+
+sub tessera_tier_hash {
+    if (req.http.X-Tessera-Tier == "page") {
+        hash_data("tessera-page-tier");
+    }
+}
+
+# ---------------------------------------------------------------------------------------- inner: assembly
+
+sub tessera_tier_deliver {
+    if (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "shell") {
+        if (resp.status >= 500) {
+            set req.http.X-Tessera-Asm = "failed";   # the front gets the error: never cached, never replaces
+        } else {
+            call tessera_tier_check_measurable;
+            call tessera_tier_measure;
+            if (resp.http.X-Tessera-Esi && !resp.http.X-Tessera-Includes) {
+                set req.http.X-Tessera-Asm-Bad = req.url + " has includes it does not name in X-Tessera-Includes";
+            }
+            set req.http.X-Tessera-Asm-Todo = resp.http.X-Tessera-Includes;
+            call tessera_tier_next;
+        }
+    } elsif (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "include") {
+        call tessera_tier_check_measurable;
+        if (resp.status >= 500) {
+            set req.http.X-Tessera-Asm-Failed = req.http.X-Tessera-Asm-Failed + " " + req.url + " ";
+            if (req.url ~ "^/fragments/article/[a-z0-9-]+$") {
+                set req.http.X-Tessera-Asm-Body-Failed = "1";
+            }
+        }
+        call tessera_tier_measure;
+        header.copy(resp.http.xkey, req.http.X-Tessera-Asm-Keys);
+        header.append(req.http.X-Tessera-Asm-Keys, "inc:" + regsuball(req.url, ",", "%2C"));
+        call tessera_tier_next;
+    } elsif (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "final") {
+        if (req.http.X-Tessera-Asm-Body-Failed && !std.healthy(tessera_article)) {
+            return (synth(503, "Temporarily unavailable"));   # the article body is required (fallback.vcl)
+        }
+        set resp.http.X-Tessera-Page-Expires = req.http.X-Tessera-Asm-Expires;
+        set resp.http.X-Tessera-Page-Swr = req.http.X-Tessera-Asm-Swr;
+        set resp.http.X-Tessera-Page-Sie = req.http.X-Tessera-Asm-Sie;
+        set resp.http.X-Tessera-Asm-Start = req.http.X-Tessera-Asm-Start;
+        set resp.http.X-Tessera-Asm-Id = req.http.X-Tessera-Asm-Id;
+        if (req.http.X-Tessera-Asm-Bad) {
+            set resp.http.X-Tessera-Page-Uncacheable = req.http.X-Tessera-Asm-Bad;
+        }
+        header.copy(req.http.X-Tessera-Asm-Keys, resp.http.X-Tessera-Page-Keys);
+    } elsif (local.socket == "inner" && req.esi_level > 0 && req_top.http.X-Tessera-Asm == "final"
+             && (obj.hits == 0 || obj.ttl <= 0s || resp.status >= 500 || req.is_hitmiss || req.is_hitpass)) {
+        # Not the object the assembly measured: the page being produced must not be cached.
+        std.log("tessera-tier: " + req_top.http.X-Tessera-Asm-Page + " not cached, include " + req.url + " changed during its assembly");
+        var.global_set("tessera_last_taint", "" + std.time2real(now, 0.0));
+        set req.http.X-Tessera-Killed = xkey.purge("asm:" + req_top.http.X-Tessera-Asm-Id);
+    }
+}
+
+# Only a fresh, cached object can be in a cached page.
+sub tessera_tier_check_measurable {
+    if (resp.status >= 500) {
+        set req.http.X-Tessera-Asm-Bad = req.url + " answered " + resp.status;
+    } elsif (req.is_hitmiss || req.is_hitpass || obj.uncacheable) {
+        set req.http.X-Tessera-Asm-Bad = req.url + " is not cacheable";
+    } elsif (obj.ttl <= 0s) {
+        set req.http.X-Tessera-Asm-Bad = req.url + " is stale (its origin is failing)";
+    }
+}
+
+# The shell or an include just looked up: the page expires with the first of them, keeps the smallest windows.
+sub tessera_tier_measure {
+    if (!req.http.X-Tessera-Asm-Expires || std.real(req.http.X-Tessera-Asm-Expires, 0.0) > std.time2real(now + obj.ttl, 0.0)) {
+        set req.http.X-Tessera-Asm-Expires = "" + std.time2real(now + obj.ttl, 0.0);
+    }
+    if (!resp.http.X-Tessera-Swr || !req.http.X-Tessera-Asm-Swr || std.real(req.http.X-Tessera-Asm-Swr, 0.0) > std.real(resp.http.X-Tessera-Swr, 0.0)) {
+        set req.http.X-Tessera-Asm-Swr = "" + std.real(resp.http.X-Tessera-Swr, 0.0);
+    }
+    if (!resp.http.X-Tessera-Sie || !req.http.X-Tessera-Asm-Sie || std.real(req.http.X-Tessera-Asm-Sie, 0.0) > std.real(resp.http.X-Tessera-Sie, 0.0)) {
+        set req.http.X-Tessera-Asm-Sie = "" + std.real(resp.http.X-Tessera-Sie, 0.0);
+    }
+}
+
+# On to the next include to look up, or back to the page for the ESI pass.
+sub tessera_tier_next {
+    unset req.http.X-Tessera-Fresh-Only;
+    unset req.http.X-Tessera-Stale-Ok;
+    set req.http.X-Tessera-Asm-Todo = regsub(req.http.X-Tessera-Asm-Todo, "^ +", "");
+    if (req.http.X-Tessera-Asm-Todo ~ "^/fragments/[^ ]*") {
+        set req.url = regsub(req.http.X-Tessera-Asm-Todo, "^([^ ]+).*$", "\1");
+        set req.http.X-Tessera-Asm-Todo = regsub(req.http.X-Tessera-Asm-Todo, "^[^ ]+", "");
+        set req.http.X-Tessera-Asm = "include";
+    } else {
+        if (req.http.X-Tessera-Asm-Todo ~ "[^ ]") {
+            set req.http.X-Tessera-Asm-Bad = "an include outside /fragments/: " + req.http.X-Tessera-Asm-Todo;
+        }
+        set req.url = req.http.X-Tessera-Asm-Page;
+        set req.http.X-Tessera-Asm = "final";
+    }
+    return (restart);
+}
+
+# An include lookup answered by the edge itself (too many restarts, a refused URL): not measurable.
+sub tessera_tier_synth {
+    if (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "include") {
+        set req.http.X-Tessera-Asm-Bad = req.url + " was " + resp.status + " from the edge";
+        call tessera_tier_next;
+    }
+}
+
+# --------------------------------------------------------------------------------------- front: the copy
+
+sub tessera_tier_backend_fetch {
+    # An assembly's state stays in the edge (origins have no use for it, and the keys can be long).
+    unset bereq.http.X-Tessera-Asm;
+    unset bereq.http.X-Tessera-Asm-Page;
+    unset bereq.http.X-Tessera-Asm-Start;
+    unset bereq.http.X-Tessera-Asm-Id;
+    unset bereq.http.X-Tessera-Asm-Todo;
+    unset bereq.http.X-Tessera-Asm-Keys;
+    unset bereq.http.X-Tessera-Asm-Expires;
+    unset bereq.http.X-Tessera-Asm-Swr;
+    unset bereq.http.X-Tessera-Asm-Sie;
+    unset bereq.http.X-Tessera-Asm-Bad;
+    unset bereq.http.X-Tessera-Asm-Failed;
+    unset bereq.http.X-Tessera-Asm-Body-Failed;
+    if (bereq.http.X-Tessera-Tier == "page") {
+        call tessera_site_page_tier_fetch;   # the inner address's secret
+        unset bereq.http.X-Tessera-Stats;    # not an origin fetch: the inner logs the origin fetches it makes
+    }
+}
+
+sub tessera_tier_backend_response {
+    if (bereq.http.X-Tessera-Tier == "page") {
+        if (beresp.status >= 500) {
+            if (bereq.is_bgfetch || bereq.http.X-Tessera-Fresh-Only) {
+                return (abandon);   # keep the good page (stale.vcl serves it)
+            }
+            set beresp.uncacheable = true;
+            set beresp.ttl = 0s;
+            return (deliver);
+        }
+        set beresp.http.x-url = bereq.url;
+        set beresp.http.X-Tessera-Tier = "page";
+        set beresp.http.X-Tessera-Assembled-At = beresp.http.X-Tessera-Asm-Start;
+        if (!beresp.http.X-Tessera-Page-Uncacheable) {
+            if (std.real(beresp.http.X-Tessera-Asm-Start, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)) {
+                set beresp.http.X-Tessera-Page-Uncacheable = "a purge arrived during the assembly";
+            } elsif (std.real(beresp.http.X-Tessera-Asm-Start, 0.0) <= std.real(var.global_get("tessera_last_taint"), 0.0)) {
+                set beresp.http.X-Tessera-Page-Uncacheable = "an include changed during an assembly";
+            } elsif (std.real2time(std.real(beresp.http.X-Tessera-Page-Expires, 0.0), now) <= now) {
+                set beresp.http.X-Tessera-Page-Uncacheable = "an include expired during the assembly";
+            }
+        }
+        if (beresp.http.X-Tessera-Page-Uncacheable) {
+            std.log("tessera-tier: not caching " + bereq.url + ": " + beresp.http.X-Tessera-Page-Uncacheable);
+            if (bereq.is_bgfetch || bereq.http.X-Tessera-Fresh-Only) {
+                return (abandon);
+            }
+            call tessera_tier_unset_transport;
+            set beresp.uncacheable = true;
+            set beresp.ttl = 0s;
+            set beresp.grace = 0s;
+            return (deliver);
+        }
+        set beresp.ttl = std.real2time(std.real(beresp.http.X-Tessera-Page-Expires, 0.0), now) - now;
+        set beresp.http.X-Tessera-Swr = beresp.http.X-Tessera-Page-Swr;
+        set beresp.http.X-Tessera-Sie = beresp.http.X-Tessera-Page-Sie;
+        set beresp.grace = std.duration(beresp.http.X-Tessera-Swr + "s", 0s);
+        if (std.duration(beresp.http.X-Tessera-Sie + "s", 0s) > beresp.grace) {
+            set beresp.grace = std.duration(beresp.http.X-Tessera-Sie + "s", 0s);
+        }
+        header.copy(beresp.http.X-Tessera-Page-Keys, beresp.http.xkey);
+        header.append(beresp.http.xkey, "asm:" + beresp.http.X-Tessera-Asm-Id + " page-url:" + regsuball(bereq.url, ",", "%2C"));
+        call tessera_tier_unset_transport;
+        return (deliver);
+    }
+}
+
+sub tessera_tier_unset_transport {
+    unset beresp.http.X-Tessera-Page-Keys;
+    unset beresp.http.X-Tessera-Page-Expires;
+    unset beresp.http.X-Tessera-Page-Swr;
+    unset beresp.http.X-Tessera-Page-Sie;
+    unset beresp.http.X-Tessera-Asm-Start;
+    unset beresp.http.X-Tessera-Asm-Id;
+    unset beresp.http.Set-Cookie;
+    unset beresp.http.Cache-Control;   # the shell's: the page's own policy is the one computed above
+}
