@@ -26,11 +26,14 @@ sub tessera_stats_recv {
 }
 
 sub tessera_stats_deliver {
-    # (The page tier's inner requests for a page are not readers: the front logs those.)
+    # The page tier (tier.vcl): the front logs the page, the inner each include its ESI pass inserts (its shell
+    # and the look-ups before the ESI pass are not logged: varnishncsa does not show restarted requests). An
+    # include the assembly's look-up fetched is a miss, as it would be without the tier.
     if (req.http.X-Tessera-Stats && !(local.socket == "inner" && req.esi_level == 0)) {
         if (req.is_hitmiss || req.is_hitpass) {
             std.log("tessera-stats: " + req.http.X-Tessera-Stats + " pass");
-        } elsif (obj.hits == 0) {
+        } elsif (obj.hits == 0 || (local.socket == "inner" && req_top.http.X-Tessera-Asm-Start
+                 && std.time2real(now - obj.age, 0.0) >= std.real(req_top.http.X-Tessera-Asm-Start, 0.0) - 0.001)) {
             std.log("tessera-stats: " + req.http.X-Tessera-Stats + " miss");
         } elsif (obj.ttl < 0s) {
             std.log("tessera-stats: " + req.http.X-Tessera-Stats + " grace");

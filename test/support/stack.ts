@@ -9,7 +9,7 @@ interface Teardown {
   comment(...args: unknown[]): void
 }
 
-export async function startTestStack(t: Teardown, options: { edges?: number; seed?: boolean; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startTestStack(t: Teardown, options: { edges?: number; seed?: boolean; env?: Record<string, string>; pageTier?: boolean } = {}): Promise<Stack> {
   const ephemeral = await startEphemeralStack({ name: 'test', ...options })
   t.teardown(async () => {
     const tail = t.passing() ? '' : ephemeral.logTail()

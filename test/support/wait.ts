@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import type { PurgeRecord } from '../../purge-service/purger.js'
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -25,4 +26,17 @@ export async function eventsSettled(redisUrl: string, timeoutMs = 20_000): Promi
   } finally {
     redis.disconnect()
   }
+}
+
+/**
+ * The purge service's audit record of the automatic purge (source "event") of `key` that started at or after
+ * `since` (ms since the epoch: take it before sending the change), once every change event is acknowledged.
+ */
+export async function acknowledgedPurge(stack: { redisUrl: string; purgeApi: string; token: string }, key: string, since: number): Promise<PurgeRecord> {
+  await eventsSettled(stack.redisUrl)
+  return until(`the audit record of the purge of ${key}`, async () => {
+    const res = await fetch(`${stack.purgeApi}/purges?limit=20`, { headers: { authorization: `Bearer ${stack.token}` } })
+    const { purges } = (await res.json()) as { purges: PurgeRecord[] }
+    return purges.find((p) => p.source === 'event' && p.keys.includes(key) && Date.parse(p.at) >= since)
+  })
 }
