@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from '../fragments/kit/log.js'
 import { intParam } from '../content/validate.js'
 import { InvalidInput } from '../fragments/kit/errors.js'
-import { urlsForKeys } from '../fragments/kit/key-index.js'
+import { urlsAffectedBy } from '../fragments/kit/key-index.js'
 import { requireBearer } from '../fragments/kit/service.js'
 import { createService } from '../fragments/kit/service.js'
 import { registerConsole } from './console/routes.js'
@@ -40,7 +40,7 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
 
   /** Pages come last: warming a page re-assembles it from the fragments warmed just before. */
   const affectedUrls = async (keys: string[], urls: string[]) => {
-    const all = [...new Set([...(await urlsForKeys(deps.redis, keys)), ...urls])]
+    const all = await urlsAffectedBy(deps.redis, keys, urls)
     return [...all.filter((u) => u.startsWith('/fragments/')), ...all.filter((u) => !u.startsWith('/fragments/'))]
   }
 

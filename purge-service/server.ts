@@ -10,7 +10,7 @@ import { countProcessedEvents } from './purge-metrics.js'
 import { Purger } from './purger.js'
 import { applyTtlOverrides, loadTtlFile } from './ttl-file.js'
 import { warm } from './warmup.js'
-import { urlsForKeys } from '../fragments/kit/key-index.js'
+import { urlsAffectedBy } from '../fragments/kit/key-index.js'
 
 const config = loadConfig(process.env)
 if (!config.editorToken || !config.purgeSecret) {
@@ -40,7 +40,7 @@ const consumer = new EventConsumer({
   consumerName: process.env.TESSERA_PURGE_CONSUMER,
   onPurged: config.purge.warmAfterEvents
     ? (record) => {
-        void urlsForKeys(redis, record.keys)
+        void urlsAffectedBy(redis, record.keys, [])
           .then((urls) => warm(purger.nodes.map((n) => purger.client(n)), urls, config.purge.warmConcurrency))
           .catch((err) => app.log.warn({ err }, 'warm-up failed'))
       }

@@ -14,7 +14,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Counter, Histogram } from 'prom-client'
 import { Forbidden } from '../fragments/kit/errors.js'
-import { urlsForKeys } from '../fragments/kit/key-index.js'
+import { urlsAffectedBy } from '../fragments/kit/key-index.js'
 import { metricsOf } from '../fragments/kit/metrics.js'
 import { requireBearer } from '../fragments/kit/service.js'
 import type { PurgeApiDeps } from './app.js'
@@ -147,7 +147,7 @@ async function kindsTouched(deps: Pick<StatsDeps, 'redis'>, target: PurgeTarget)
     else if (prefix === 'layout' && LAYOUT_PAGES[rest]) add('page', LAYOUT_PAGES[rest]!)
     else indexed.push(key)
   }
-  for (const url of [...(await urlsForKeys(deps.redis, indexed)), ...target.urls]) {
+  for (const url of await urlsAffectedBy(deps.redis, indexed, target.urls)) {
     const { group, name } = kindOfUrl(url)
     add(group, name)
   }

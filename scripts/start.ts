@@ -31,6 +31,7 @@ process.stdout.write(`
 Tessera is running.
 
   Site (through the edge):   ${edge.url}/
+  Page tier:                 ${config.edge.pageTier ? `on (assembled pages cached; inner address 127.0.0.1:${config.edge.innerPort})` : 'off (TESSERA_PAGE_TIER=off: pages assembled per request)'}
   Content API:               http://${config.host}:${config.ports.content}/
   Console (editors, ops):    http://${config.host}:${config.ports.purge}/console   (purge API on the same port)
   Services:                  layout :${config.ports.layout}, nav :${config.ports.nav}, sidebar :${config.ports.sidebar}, article :${config.ports.article}, sections :${config.ports.sections}

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { ContentRepository } from '../../content/repository.js'
 import type { FragmentDefinition, Rendered } from './fragment.js'
-import { latestPurge, recordKeyUrls } from './key-index.js'
+import { includeKey, latestPurge, recordKeyUrls } from './key-index.js'
 import { keyHeaderValues, normaliseKeys } from './keys.js'
 import { measureRenders } from './metrics.js'
 import { type CachePolicy, cacheControl, describePolicy, NOT_FOUND_POLICY, fixedPolicy, type PolicyReader, policyUntil } from './policy.js'
@@ -90,7 +90,8 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
     if (rendered.includes?.length) reply.header('x-tessera-includes', rendered.includes.join(' '))
     if (checkedAt !== undefined) reply.header('x-tessera-checked-at', (checkedAt / 1000).toFixed(3))
     else if (!badParams) reply.header('cache-control', 'no-store') // content kept changing under every read
-    recordKeyUrls(deps.redis, keys, request.url).catch((err) => request.log.warn({ err }, 'key index not updated'))
+    // A shell is also indexed under inc:<URL> of each include: a purge preview (and warm-up) finds the pages.
+    recordKeyUrls(deps.redis, [...keys, ...(rendered.includes ?? []).map(includeKey)], request.url).catch((err) => request.log.warn({ err }, 'key index not updated'))
     return rendered.html
   })
 }

@@ -18,6 +18,20 @@ export async function urlsForKeys(redis: Redis, keys: string[]): Promise<string[
   return (await redis.sunion(...keys.map(keyUrlsKey))).sort()
 }
 
+/** The key a page shell's URL is indexed under for each URL it includes (as the page tier tags the page). */
+export const includeKey = (includeUrl: string): string => `inc:${includeUrl}`
+
+/**
+ * Every URL a purge of `keys` and `urls` touches: what carries the keys, the URLs themselves, and the pages that
+ * include any fragment URL among them (with the page tier, those pages are purged too: varnish/tier.vcl).
+ */
+export async function urlsAffectedBy(redis: Redis, keys: string[], urls: string[]): Promise<string[]> {
+  const direct = new Set([...(await urlsForKeys(redis, keys)), ...urls])
+  const fragments = [...direct].filter((u) => u.startsWith('/fragments/'))
+  for (const page of await urlsForKeys(redis, fragments.map(includeKey))) direct.add(page)
+  return [...direct].sort()
+}
+
 // Purge marks: when each surrogate key was last purged (ms since epoch). The purge service writes them just
 // before it purges the edge; an origin re-reads them after rendering, so a render that read content before a
 // change is done again instead of being cached (the edge refuses what was checked before its latest purge).
