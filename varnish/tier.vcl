@@ -80,6 +80,11 @@ sub tessera_tier_deliver {
                 set req.http.X-Tessera-Asm-Bad = req.url + " has includes it does not name in X-Tessera-Includes";
             }
             set req.http.X-Tessera-Asm-Todo = resp.http.X-Tessera-Includes;
+            if (req.http.X-Tessera-Asm-Todo ~ "^ *([^ ]+ +){12}[^ ]") {
+                # each look-up is a restart (max_restarts 24, two more per include whose fetch fails)
+                set req.http.X-Tessera-Asm-Bad = req.url + " names more than 12 includes";
+                set req.http.X-Tessera-Asm-Todo = "";
+            }
             call tessera_tier_next;
         }
     } elsif (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "include") {
