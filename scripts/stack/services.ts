@@ -1,6 +1,7 @@
 // Our services as OS processes: spawn one, wait until /health answers, stop it with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
+import { startWatchdog } from '../../fragments/kit/watchdog.js'
 import { projectRoot } from '../../fragments/kit/paths.js'
 
 export const SERVICE_SCRIPTS = {
@@ -43,6 +44,11 @@ export async function startService(options: {
   child.stdout?.on('data', forward)
   child.stderr?.on('data', forward)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  // If the launcher dies without stopping it (a crash, a killed test), the service goes too.
+  if (child.pid !== undefined) {
+    const watchdog = startWatchdog(child.pid)
+    void exited.then(() => watchdog.disarm())
+  }
 
   const deadline = Date.now() + HEALTHY_WITHIN_MS
   for (;;) {
