@@ -1,19 +1,20 @@
-// Reading a local edge node through its work dir (-n): its request log with varnishncsa (a long-running child,
+// Reading a local edge node through its work dir (-n): its stats records with varnishlog (a long-running child,
 // restarted if it stops), and its counters with varnishstat (read when asked).
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import type { FastifyBaseLogger } from 'fastify'
 import { startWatchdog } from '../fragments/kit/watchdog.js'
-import { parseRecord, RECORD_FORMAT, type TrafficRecord } from './edge-stats.js'
+import { parseRecord, type TrafficRecord } from './edge-stats.js'
 
 const exec = promisify(execFile)
 const MIN_RESTART_MS = 1000
 const MAX_RESTART_MS = 30_000
 
 /**
- * `varnishncsa -n DIR -c -b -E` in RECORD_FORMAT: every delivery (ESI sub-requests included) and every origin
- * fetch. `-t off` waits for a node that is not up yet, and follows it across restarts of its cache child.
+ * `varnishlog -n DIR -g raw -i VCL_Log`: the tessera-stats record of every delivery (ESI sub-requests included)
+ * and every origin fetch. `-t off` waits for a node that is not up yet, and follows it across restarts of its
+ * cache child.
  */
 export class EdgeLogReader {
   private child: ChildProcess | undefined
@@ -21,7 +22,7 @@ export class EdgeLogReader {
   private restartTimer: NodeJS.Timeout | undefined
   private restartMs = MIN_RESTART_MS
   private stopped = false
-  /** Whether varnishncsa is running now. */
+  /** Whether varnishlog is running now. */
   running = false
 
   constructor(
@@ -32,26 +33,27 @@ export class EdgeLogReader {
 
   start(): void {
     if (this.stopped || this.child) return
-    const args = ['-n', this.workDir, '-c', '-b', '-E', '-t', 'off', '-q', 'VCL_Log:tessera-stats', '-F', RECORD_FORMAT]
-    const child = spawn('varnishncsa', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    // Raw records, one tag: no transaction grouping, so reading the log costs the edge next to nothing.
+    const args = ['-n', this.workDir, '-t', 'off', '-g', 'raw', '-i', 'VCL_Log']
+    const child = spawn('varnishlog', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     this.child = child
     child.once('spawn', () => {
       this.running = true
       if (child.pid !== undefined) this.watchdog = startWatchdog(child.pid)
     })
-    child.once('error', (err) => this.log.warn({ err, code: 'TESSERA_STATS_READER', workDir: this.workDir }, 'cannot run varnishncsa; edge traffic stats are unavailable for this node (is the varnish package installed?)'))
+    child.once('error', (err) => this.log.warn({ err, code: 'TESSERA_STATS_READER', workDir: this.workDir }, 'cannot run varnishlog; edge traffic stats are unavailable for this node (is the varnish package installed?)'))
     createInterface({ input: child.stdout! }).on('line', (line) => {
       this.restartMs = MIN_RESTART_MS
       const record = parseRecord(line)
       if (record) this.onRecord(record)
     })
-    createInterface({ input: child.stderr! }).on('line', (line) => this.log.warn({ workDir: this.workDir }, `varnishncsa: ${line}`))
+    createInterface({ input: child.stderr! }).on('line', (line) => this.log.warn({ workDir: this.workDir }, `varnishlog: ${line}`))
     child.once('close', (code, signal) => {
       this.running = false
       this.child = undefined
       this.watchdog?.disarm()
       if (this.stopped) return
-      this.log.warn({ code: 'TESSERA_STATS_READER', workDir: this.workDir, exit: code ?? signal, retryMs: this.restartMs }, 'varnishncsa stopped; restarting it')
+      this.log.warn({ code: 'TESSERA_STATS_READER', workDir: this.workDir, exit: code ?? signal, retryMs: this.restartMs }, 'varnishlog stopped; restarting it')
       this.restartTimer = setTimeout(() => this.start(), this.restartMs)
       this.restartMs = Math.min(this.restartMs * 2, MAX_RESTART_MS)
     })

@@ -1,7 +1,8 @@
 // What one edge node's cache does, per fragment and per page type, from its own records: varnish/stats.vcl
-// logs one `tessera-stats` record per delivery (hit, grace, miss, pass) and per origin fetch; varnishncsa
-// prints them in RECORD_FORMAT (edge-log-reader.ts); this tallies them since the reader started (totals)
-// and over a sliding window. Purges received are counted from this service's own acknowledged purges.
+// logs one `tessera-stats` record per delivery (hit, grace, miss, pass) and per origin fetch, each with its
+// status (and a fetch with its time); edge-log-reader.ts reads them with `varnishlog -g raw -i VCL_Log`; this
+// tallies them since the reader started (totals) and over a sliding window. Purges received are counted from
+// this service's own acknowledged purges.
 import { FRAGMENT_NAMES } from '../fragments/kit/config.js'
 
 export type Group = 'fragment' | 'page' | 'fallback'
@@ -18,27 +19,22 @@ export interface TrafficRecord {
   ms?: number
 }
 
-/**
- * varnishncsa -F format (client and backend records, ESI sub-requests included), tab-separated:
- * side (c|b), the tessera-stats record "<group> <name> <what>", status, time to first byte in seconds.
- */
-export const RECORD_FORMAT = '%{Varnish:side}x\\t%{VCL_Log:tessera-stats}x\\t%s\\t%{Varnish:time_firstbyte}x'
-
 const DELIVERIES: readonly string[] = ['hit', 'grace', 'miss', 'pass']
 const FETCHES: readonly string[] = ['fetch', 'bgfetch']
 
-/** A line printed with RECORD_FORMAT; undefined for anything else (a request the VCL did not tag). */
+/**
+ * One line of `varnishlog -g raw -i VCL_Log`: "<vxid> VCL_Log <c|b> tessera-stats: <group> <name> <what>
+ * <status>[ <ms>]"; undefined for anything else (another VCL_Log record, a malformed line).
+ */
 export function parseRecord(line: string): TrafficRecord | undefined {
-  const [side, tag, rawStatus, firstByte] = line.split('\t')
-  const m = /^(fragment|page|fallback) ([a-z]+) ([a-z]+)$/.exec(tag ?? '')
+  const m = /^\s*\d+\s+VCL_Log\s+([cb])\s+tessera-stats: (fragment|page|fallback) ([a-z]+) ([a-z]+) (\d{3})(?: (\d+(?:\.\d+)?))?\s*$/.exec(line)
   if (!m) return undefined
-  const [, group, tagged, what] = m as unknown as [string, Group, string, string]
-  if (!(side === 'c' ? DELIVERIES : side === 'b' ? FETCHES : []).includes(what)) return undefined
+  const [, side, group, tagged, what, rawStatus, rawMs] = m as unknown as [string, 'c' | 'b', Group, string, string, string, string | undefined]
+  if (!(side === 'c' ? DELIVERIES : FETCHES).includes(what)) return undefined
   const status = Number(rawStatus)
   // The tag names what the URL asks for; a page that does not exist is counted as such.
   const name = group === 'page' && status === 404 ? 'notFound' : tagged
-  const seconds = Number(firstByte)
-  return { group, name, what: what as TrafficRecord['what'], status, ...(side === 'b' && Number.isFinite(seconds) ? { ms: seconds * 1000 } : {}) }
+  return { group, name, what: what as TrafficRecord['what'], status, ...(side === 'b' && rawMs !== undefined ? { ms: Number(rawMs) } : {}) }
 }
 
 /** The kind of object a site URL names, as varnish/stats.vcl tags it (used for purges by key or URL). */

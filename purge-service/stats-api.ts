@@ -3,7 +3,7 @@
 // counters; the same figures, and the purge path's, are Prometheus metrics on GET /metrics.
 //
 // Where each figure comes from:
-// - deliveries and origin fetches: the node's own log (varnish/stats.vcl tags each one; varnishncsa reads it
+// - deliveries and origin fetches: the node's own log (varnish/stats.vcl tags each one; varnishlog reads it
 //   through the node's work dir, TESSERA_EDGE_WORKDIRS). A node without a work dir (another machine) has
 //   none of these: varnishd's admin CLI has no counters to offer, so only purges received are known there.
 // - purges received: this service's own acknowledged purges, each joined with the kinds of object it can
@@ -109,7 +109,7 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
           if (!workDir || !reader) {
             return {
               node,
-              source: { log: null, counters: null, note: 'no work dir for this node (TESSERA_EDGE_WORKDIRS): hits, misses and counters need varnishncsa and varnishstat on its machine; only purges received are known here' },
+              source: { log: null, counters: null, note: 'no work dir for this node (TESSERA_EDGE_WORKDIRS): hits, misses and counters need varnishlog and varnishstat on its machine; only purges received are known here' },
               since: stats.since.toISOString(),
               ...onlyPurges(traffic),
             }
@@ -117,7 +117,7 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
           const counters = await readCounters(workDir).catch((err: Error) => ({ error: `varnishstat -n ${workDir}: ${err.message.split('\n')[0]}` }))
           return {
             node,
-            source: { workDir, log: reader.running ? 'varnishncsa' : 'varnishncsa (not running; restarting)', counters: 'varnishstat' },
+            source: { workDir, log: reader.running ? 'varnishlog' : 'varnishlog (not running; restarting)', counters: 'varnishstat' },
             since: stats.since.toISOString(),
             ...traffic,
             counters,

@@ -55,10 +55,11 @@ sub vcl_miss {
 sub vcl_backend_fetch {
     call tessera_routing_backend_fetch;
     call tessera_tier_backend_fetch;
-    call tessera_stats_backend_fetch;       # one record per origin fetch
+    call tessera_stats_backend_fetch;       # what the fetch is for (logged with its answer)
 }
 
 sub vcl_backend_response {
+    call tessera_stats_backend_response;    # one record per origin fetch, with its status and time
     call tessera_tier_backend_response;     # an assembled page from the inner socket (returns)
     call tessera_esi_backend_response;      # ESI only on page shells (first: the policy may return early)
     call tessera_policy_backend_response;   # TTL from Cache-Control, errors never cached, the purge race
@@ -66,6 +67,7 @@ sub vcl_backend_response {
 }
 
 sub vcl_backend_error {
+    call tessera_stats_backend_response;
     call tessera_fallback_backend_error;
 }
 

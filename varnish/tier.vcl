@@ -260,4 +260,13 @@ sub tessera_tier_unset_transport {
     unset beresp.http.X-Tessera-Asm-Id;
     unset beresp.http.Set-Cookie;
     unset beresp.http.Cache-Control;   # the shell's: the page's own policy is the one computed above
+    # The shell's own details (a warm page is served many thousand times a second: every header it carries is
+    # copied, logged and, for readers, removed again on each delivery).
+    unset beresp.http.X-Tessera-Policy;
+    unset beresp.http.X-Tessera-Rendered-At;
+    unset beresp.http.X-Tessera-Checked-At;
+    unset beresp.http.X-Tessera-Esi;
+    unset beresp.http.X-Request-Id;
+    unset beresp.http.Via;
+    unset beresp.http.X-Varnish;
 }

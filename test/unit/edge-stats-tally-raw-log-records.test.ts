@@ -1,15 +1,20 @@
 import t from 'tap'
 import { EdgeStats, kindOfUrl, parseRecord } from '../../purge-service/edge-stats.js'
 
-t.test('varnishncsa lines in RECORD_FORMAT become records; untagged or odd lines are skipped', async (t) => {
-  t.same(parseRecord('c\tfragment nav hit\t200\t0.000012'), { group: 'fragment', name: 'nav', what: 'hit', status: 200 })
-  t.same(parseRecord('b\tfragment nav bgfetch\t200\t0.012500'), { group: 'fragment', name: 'nav', what: 'bgfetch', status: 200, ms: 12.5 })
-  t.same(parseRecord('c\tpage article miss\t404\t0.01'), { group: 'page', name: 'notFound', what: 'miss', status: 404 }, 'a page answered 404 is notFound')
-  t.same(parseRecord('c\tfragment article miss\t404\t0.01'), { group: 'fragment', name: 'article', what: 'miss', status: 404 }, 'a fragment stays itself')
-  t.same(parseRecord('b\tpage home fetch\t503\t-'), { group: 'page', name: 'home', what: 'fetch', status: 503 }, 'no time when the origin never answered')
-  t.equal(parseRecord('c\t-\t200\t0.1'), undefined, 'not tagged by stats.vcl')
-  t.equal(parseRecord('c\tfragment nav fetch\t200\t0.1'), undefined, 'a fetch is a backend record')
-  t.equal(parseRecord('b\tfragment nav hit\t200\t0.1'), undefined, 'a hit is a client record')
+// Lines as `varnishlog -g raw -i VCL_Log` prints them.
+const c = (record: string) => `     32771 VCL_Log        c tessera-stats: ${record}`
+const b = (record: string) => `     32772 VCL_Log        b tessera-stats: ${record}`
+
+t.test('raw varnishlog lines of tessera-stats records become records; other or odd lines are skipped', async (t) => {
+  t.same(parseRecord(c('fragment nav hit 200')), { group: 'fragment', name: 'nav', what: 'hit', status: 200 })
+  t.same(parseRecord(b('fragment nav bgfetch 200 12.500')), { group: 'fragment', name: 'nav', what: 'bgfetch', status: 200, ms: 12.5 })
+  t.same(parseRecord(c('page article miss 404')), { group: 'page', name: 'notFound', what: 'miss', status: 404 }, 'a page answered 404 is notFound')
+  t.same(parseRecord(c('fragment article miss 404')), { group: 'fragment', name: 'article', what: 'miss', status: 404 }, 'a fragment stays itself')
+  t.same(parseRecord(b('page home fetch 503 2000.125')), { group: 'page', name: 'home', what: 'fetch', status: 503, ms: 2000.125 }, 'a failed fetch with the time it took')
+  t.equal(parseRecord('     32771 VCL_Log        c tessera-tier: / not cached'), undefined, 'another VCL_Log record')
+  t.equal(parseRecord(c('fragment nav fetch 200 0.1')), undefined, 'a fetch is a backend record')
+  t.equal(parseRecord(b('fragment nav hit 200')), undefined, 'a hit is a client record')
+  t.equal(parseRecord(c('fragment nav hit')), undefined, 'no status')
   t.equal(parseRecord('garbage'), undefined)
 })
 
@@ -28,13 +33,13 @@ t.test('totals, hit ratio, median fetch time and a sliding window', async (t) =>
   let now = Date.parse('2026-01-01T00:00:00Z')
   const stats = new EdgeStats(60, () => now)
   const add = (line: string) => stats.add(parseRecord(line)!)
-  add('b\tfragment nav fetch\t200\t0.010')
-  add('c\tfragment nav miss\t200\t0.011')
+  add(b('fragment nav fetch 200 10'))
+  add(c('fragment nav miss 200'))
   now += 120_000 // two minutes later: the first two are out of the 60 s window
-  for (let i = 0; i < 3; i++) add('c\tfragment nav hit\t200\t0.0001')
-  add('c\tfragment nav grace\t200\t0.0001')
-  add('b\tfragment nav bgfetch\t200\t0.030')
-  add('b\tfragment nav bgfetch\t503\t0.020')
+  for (let i = 0; i < 3; i++) add(c('fragment nav hit 200'))
+  add(c('fragment nav grace 200'))
+  add(b('fragment nav bgfetch 200 30'))
+  add(b('fragment nav bgfetch 503 20'))
   stats.addPurge('fragment', 'nav')
   const nav = stats.snapshot().fragments.nav!
   t.same(
