@@ -17,7 +17,14 @@ const redisUrl = process.argv[2]
 if (!redisUrl) throw new Error('monolith: pass the Redis URL as the first argument')
 const redis = connectRedis(redisUrl, 'monolith')
 const content = new ContentRepository(redis)
-const page = loadTemplates('layouts/templates').page
+const template = loadTemplates('layouts/templates').page
+
+// The includes around every page's main column, as layouts/app.ts writes them (verifySamePage in the
+// scenario fails if the two ever differ).
+const HEADER_INCLUDES = ['/fragments/nav', '/fragments/sections/nav']
+const ASIDE_INCLUDES = ['/fragments/sidebar', '/fragments/sections/sidebar']
+const page = (shell: { layout: string; title: string; description?: string; main: string[] }): string =>
+  template({ ...shell, includes: { header: HEADER_INCLUDES, main: shell.main, aside: ASIDE_INCLUDES } })
 
 /** Every fragment route as a regular expression with named groups: '/fragments/article/:id' -> (?<id>[^/]+). */
 const routes = Object.values(FRAGMENTS).flatMap((fragment: FragmentDefinition) =>
@@ -54,12 +61,12 @@ async function inline(html: string, now: Date, depth: number): Promise<string> {
 
 /** The shell the layout service would write for `url` (layouts/app.ts), or undefined for a 404. */
 async function shellFor(url: string, now: Date): Promise<string | undefined> {
-  if (url === '/') return page({ layout: 'home', title: 'Tessera Magazine', includes: ['/fragments/sections/main', '/fragments/article/front/latest'] })
+  if (url === '/') return page({ layout: 'home', title: 'Tessera Magazine', main: ['/fragments/sections/main', '/fragments/article/front/latest'] })
   const slug = /^\/articles\/([a-z0-9][a-z0-9-]{0,63})$/.exec(url)?.[1]
   if (!slug) return undefined
   const article = await content.getArticleBySlug(slug)
   if (!isPublished(article, now)) return undefined
-  return page({ layout: 'article', title: article.title, description: article.summary, includes: [`/fragments/article/${article.id}`] })
+  return page({ layout: 'article', title: article.title, description: article.summary, main: [`/fragments/article/${article.id}`] })
 }
 
 const server = http.createServer((req, res) => {

@@ -15,9 +15,10 @@ import { writeLatencyChart } from './chart.js'
 import { originOffload } from './scenarios/origin-offload.js'
 import { stampede } from './scenarios/stampede.js'
 import { slowOrigin } from './scenarios/slow-origin.js'
+import { pageTier } from './scenarios/page-tier.js'
 import type { Scenario } from './support/scenario.js'
 
-const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, monolithVsEdge, coldPage]
+const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, pageTier, monolithVsEdge, coldPage]
 
 function varnishVersion(): string {
   // varnishd -V prints its version on stderr.

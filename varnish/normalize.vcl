@@ -18,8 +18,10 @@ sub tessera_normalize_recv {
     unset req.http.X-Original-URL;
     unset req.http.X-Rewrite-URL;
     # Query strings: sorted, and empty ones dropped, so ?a=1&b=2 and ?b=2&a=1 are one object.
-    set req.url = std.querysort(req.url);
-    set req.url = regsub(req.url, "\?$", "");
+    if (req.url ~ "\?") {
+        set req.url = std.querysort(req.url);
+        set req.url = regsub(req.url, "\?$", "");
+    }
     # Pages and fragments are the same for every reader: cookies would only split the cache.
     if (req.method != "PURGE") {
         unset req.http.Cookie;

@@ -1,5 +1,6 @@
-// Issue 2: what the edge buys. The same article page (a) warm through varnishd, (b) assembled per request
-// by bench/direct-assembler.ts from the services with no cache. wrk runs against both in alternating order
+// Issue 2: what the edge buys. The same article page (a) warm through varnishd as configured by default (page
+// tier on: the assembled page is one cached object), (b) assembled per request by bench/direct-assembler.ts
+// from the services with no cache. wrk runs against both in alternating order
 // (A/B, then B/A, ...), so each round's ratio compares two runs that shared the machine's mood.
 import { spawn } from 'node:child_process'
 import path from 'node:path'
@@ -43,10 +44,10 @@ async function startAssembler(stack: BenchStack): Promise<Assembler> {
 
 export const edgeVsDirect: Scenario = {
   name: 'edge-vs-direct',
-  description: 'one article page: warm through the edge (varnishd) vs assembled by the services with no cache',
+  description: 'one article page: warm through the edge (varnishd, page tier on as by default) vs assembled by the services with no cache',
   async run() {
     const { seconds, rounds, connections, warmupSeconds } = sideBySideSettings()
-    return withBenchStack({ edges: 1 }, async (stack) => {
+    return withBenchStack({ edges: 1, pageTier: true }, async (stack) => {
       const { pagePath, edgeUrl } = await warmArticlePage(stack)
       const assembler = await startAssembler(stack)
       try {
@@ -55,13 +56,14 @@ export const edgeVsDirect: Scenario = {
         const { edge, direct } = ab.sides
         const ratioOfMedians = round(edge.requestsPerSec / direct.requestsPerSec)
         return {
-          settings: { seconds, rounds, connections, warmupSeconds, wrkThreads: 1, page: pagePath },
+          settings: { seconds, rounds, connections, warmupSeconds, wrkThreads: 1, page: pagePath, pageTier: 'on' },
           figures: { page: { path: pagePath, ...page }, edge, direct, ratio: { ofMedians: ratioOfMedians, medianOfRounds: ab.throughputRatio, p99DirectOverEdge: ab.p99Ratio }, runs: ab.runs },
           summary: [
             `page ${pagePath}: ${page.fragments.length} fragments (${[...new Set(page.fragments)].join(', ')}), same on both${page.identicalBodies ? ', byte-identical' : ''}`,
             sideLine('edge (warm varnishd)', edge),
             sideLine('direct (no cache)', direct),
             `edge/direct throughput: ${ratioOfMedians}x (ratio of medians), ${ab.throughputRatio}x (median of per-round ratios: ${ab.runs.map((r) => r.throughputRatio).join(', ')})`,
+            `edge with the page tier on (the default): the warm page is one cached object`,
             `medians of ${rounds} rounds x ${seconds} s, ${connections} connections, wrk -t1, alternating order`,
           ],
         }

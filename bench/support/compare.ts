@@ -1,5 +1,6 @@
 // Side-by-side measurement helpers shared by the scenarios: fetch a page, name its fragments, and run wrk
-// against two URLs in alternating order.
+// against two or more URLs in rounds, the order rotating from round to round.
+import http from 'node:http'
 import { eventsSettled } from '../../test/support/wait.js'
 import { contentApi, publishedArticles } from './content.js'
 import { envInt, sleep } from './scenario.js'
@@ -10,6 +11,20 @@ import { runWrk, type WrkResult } from './wrk.js'
 export async function fetchPage(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Headers }> {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) })
   return { status: res.status, body: await res.text(), headers: res.headers }
+}
+
+/** A response's body exactly as it came over the wire (not decoded, unlike fetch: a gzip body stays gzip). */
+export function fetchBytes(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }))
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error(`${url} did not answer within 10 s`)))
+    req.on('error', reject)
+  })
 }
 
 /** The fragments a page is made of, as a sorted list of its data-fragment markers. */
@@ -29,6 +44,51 @@ const summarise = (runs: WrkResult[]): Side => ({
   errors: runs.reduce((sum, r) => sum + r.errors, 0),
 })
 
+export interface RoundOptions {
+  rounds: number
+  seconds: number
+  connections: number
+  warmupSeconds: number
+  /** Request headers wrk sends to every side, warm-ups included (the same for all, or the comparison is unfair). */
+  headers?: Record<string, string>
+}
+
+export type Round<N extends string> = { round: number; order: string } & Record<N, WrkResult>
+
+export interface RoundsResult<N extends string> {
+  /** Medians over rounds, per side. */
+  sides: Record<N, Side>
+  runs: Array<Round<N>>
+}
+
+/**
+ * wrk against N URLs: an unrecorded warm-up of each, then `rounds` rounds, each running every side once,
+ * `seconds` long at `connections` connections (wrk -t1), 0.5 s apart. The order rotates by one from round to
+ * round (A/B/C, B/C/A, C/A/B, ...; for two sides A/B, B/A, ...), so no side always runs first or after the same one.
+ */
+export async function runInRounds<N extends string>(targets: ReadonlyArray<readonly [N, string]>, options: RoundOptions): Promise<RoundsResult<N>> {
+  const wrk = (url: string, seconds: number) => runWrk({ url, connections: options.connections, seconds, headers: options.headers })
+  for (const [, url] of targets) await wrk(url, options.warmupSeconds)
+  const runs: Array<Round<N>> = []
+  for (let r = 0; r < options.rounds; r++) {
+    const order = targets.map((_, i) => targets[(i + r) % targets.length])
+    const result = {} as Record<N, WrkResult>
+    for (const [name, url] of order) {
+      result[name] = await wrk(url, options.seconds)
+      await sleep(500)
+    }
+    runs.push({ round: r + 1, order: order.map(([n]) => n).join('/'), ...result })
+  }
+  const sides = Object.fromEntries(targets.map(([name]) => [name, summarise(runs.map((run) => run[name]))])) as Record<N, Side>
+  return { sides, runs }
+}
+
+/** A figure computed from each round's runs (they shared the machine's mood), rounded, and its median over rounds. */
+export function perRound<N extends string>(runs: ReadonlyArray<Round<N>>, figure: (run: Record<N, WrkResult>) => number): { median: number; rounds: number[] } {
+  const rounds = runs.map((run) => round(figure(run)))
+  return { median: round(median(rounds)), rounds }
+}
+
 export interface AlternatingResult<A extends string, B extends string> {
   sides: Record<A | B, Side>
   /** Median over rounds of a/b requests/s and of b/a p99 (each round's two runs shared the machine). */
@@ -37,35 +97,22 @@ export interface AlternatingResult<A extends string, B extends string> {
   runs: Array<{ round: number; order: string; throughputRatio: number; p99Ratio: number } & Record<A | B, WrkResult>>
 }
 
-/**
- * wrk against two URLs: an unrecorded warm-up of each, then `rounds` rounds, A/B then B/A, ..., each run
- * `seconds` long at `connections` connections (wrk -t1), 0.5 s apart.
- */
+/** runInRounds for two sides (A/B, then B/A, ...), with each round's a/b throughput and b/a p99 ratios. */
 export async function runAlternating<A extends string, B extends string>(
   targets: { a: [A, string]; b: [B, string] },
-  options: { rounds: number; seconds: number; connections: number; warmupSeconds: number },
+  options: RoundOptions,
 ): Promise<AlternatingResult<A, B>> {
-  const [nameA, urlA] = targets.a
-  const [nameB, urlB] = targets.b
-  for (const url of [urlA, urlB]) await runWrk({ url, connections: options.connections, seconds: options.warmupSeconds })
-  const runs: AlternatingResult<A, B>['runs'] = []
-  for (let r = 0; r < options.rounds; r++) {
-    const order: Array<[A | B, string]> = r % 2 === 0 ? [targets.a, targets.b] : [targets.b, targets.a]
-    const result = {} as Record<A | B, WrkResult>
-    for (const [name, url] of order) {
-      result[name] = await runWrk({ url, connections: options.connections, seconds: options.seconds })
-      await sleep(500)
-    }
-    runs.push({
-      round: r + 1,
-      order: order.map(([n]) => n).join('/'),
-      throughputRatio: round(result[nameA].requestsPerSec / result[nameB].requestsPerSec),
-      p99Ratio: round(result[nameB].latencyMs.p99 / result[nameA].latencyMs.p99),
-      ...result,
-    })
+  const [nameA] = targets.a
+  const [nameB] = targets.b
+  const { sides, runs } = await runInRounds<A | B>([targets.a, targets.b], options)
+  const throughput = perRound(runs, (run) => run[nameA].requestsPerSec / run[nameB].requestsPerSec)
+  const p99 = perRound(runs, (run) => run[nameB].latencyMs.p99 / run[nameA].latencyMs.p99)
+  return {
+    sides,
+    throughputRatio: throughput.median,
+    p99Ratio: p99.median,
+    runs: runs.map((run, i) => ({ ...run, throughputRatio: throughput.rounds[i], p99Ratio: p99.rounds[i] })),
   }
-  const sides = { [nameA]: summarise(runs.map((r) => r[nameA])), [nameB]: summarise(runs.map((r) => r[nameB])) } as Record<A | B, Side>
-  return { sides, throughputRatio: round(median(runs.map((r) => r.throughputRatio))), p99Ratio: round(median(runs.map((r) => r.p99Ratio))), runs }
 }
 
 export const sideLine = (label: string, s: Side) => `${label.padEnd(24)} ${s.requestsPerSec} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms  errors ${s.errors}`
@@ -83,7 +130,8 @@ export function sideBySideSettings(): { seconds: number; rounds: number; connect
 
 /**
  * The newest published article's page, warm at the edge (a cache hit for the debug token), once the seed's
- * purges have all landed (they must not hit the warmed page).
+ * purges have all landed (they must not hit the warmed page). With the page tier on (the default) the hit is
+ * the assembled page's (X-Tessera-Tier: page); with it off, the shell's, assembled by ESI on every request.
  */
 export async function warmArticlePage(stack: BenchStack): Promise<{ pagePath: string; edgeUrl: string }> {
   await eventsSettled(stack.redisUrl)
@@ -93,6 +141,10 @@ export async function warmArticlePage(stack: BenchStack): Promise<{ pagePath: st
   for (let i = 0; i < 3; i++) await fetchPage(edgeUrl)
   const probe = await fetchPage(edgeUrl, { 'x-tessera-debug': stack.secrets.debugToken })
   if (probe.headers.get('x-tessera-cache') !== 'hit') throw new Error(`${edgeUrl} is not a cache hit after warming`)
+  const tier = probe.headers.get('x-tessera-tier')
+  if (tier !== (stack.config.edge.pageTier ? 'page' : null)) {
+    throw new Error(`${edgeUrl} has X-Tessera-Tier: ${tier ?? '(none)'} with the page tier ${stack.config.edge.pageTier ? 'on' : 'off'}`)
+  }
   return { pagePath, edgeUrl }
 }
 

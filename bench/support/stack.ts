@@ -1,5 +1,8 @@
 // The real stack for a benchmark: its own redis-server, services and varnishd(s) on free ports, state in a
 // temporary dir, logs in a file there (its tail is printed when the benchmark fails), warn-level logging.
+import { ContentRepository } from '../../content/repository.js'
+import { seedDemoContent } from '../../content/seed.js'
+import { connectRedis } from '../../fragments/kit/redis.js'
 import { startEphemeralStack } from '../../scripts/stack/ephemeral.js'
 import type { Stack } from '../../scripts/stack/stack.js'
 
@@ -9,14 +12,27 @@ export interface BenchStack extends Stack {
   logTail(lines?: number): string
 }
 
-export async function startBenchStack(options: { edges?: number; env?: Record<string, string> } = {}): Promise<BenchStack> {
-  const ephemeral = await startEphemeralStack({ name: 'bench', ...options })
+export interface BenchStackOptions {
+  edges?: number
+  env?: Record<string, string>
+  /** The assembled-page tier (varnish/tier.vcl, TESSERA_PAGE_TIER); default on, as configured by default. */
+  pageTier?: boolean
+  /**
+   * Seed the demo content as of this instant instead of the stack's start: the seed's dates are relative to
+   * it, so stacks seeded with the same instant serve byte-identical pages.
+   */
+  seedAt?: Date
+}
+
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
+  const { seedAt, ...stackOptions } = options
+  const ephemeral = await startEphemeralStack({ name: 'bench', ...stackOptions, seed: seedAt === undefined })
   const { stack } = ephemeral
   // Ctrl-C during a run: stop our varnishd and services rather than leave them listening.
   const onSignal = () => void ephemeral.dispose().finally(() => process.exit(130))
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
-  return {
+  const benchStack: BenchStack = {
     ...stack,
     logFile: ephemeral.logFile,
     logTail: ephemeral.logTail,
@@ -26,10 +42,23 @@ export async function startBenchStack(options: { edges?: number; env?: Record<st
       await ephemeral.dispose()
     },
   }
+  if (seedAt) {
+    // Through the repository, as the launcher seeds: every write is a change event the purge service takes.
+    const redis = connectRedis(stack.redisUrl, 'bench-seed')
+    try {
+      await seedDemoContent(new ContentRepository(redis), { now: seedAt })
+    } catch (err) {
+      await benchStack.stop()
+      throw err
+    } finally {
+      redis.disconnect()
+    }
+  }
+  return benchStack
 }
 
 /** Runs `fn` against a fresh stack and always stops it; on failure, prints the tail of the stack's log. */
-export async function withBenchStack<T>(options: { edges?: number; env?: Record<string, string> }, fn: (stack: BenchStack) => Promise<T>): Promise<T> {
+export async function withBenchStack<T>(options: BenchStackOptions, fn: (stack: BenchStack) => Promise<T>): Promise<T> {
   const stack = await startBenchStack(options)
   try {
     return await fn(stack)

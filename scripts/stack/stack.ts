@@ -172,8 +172,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         secretFile,
         vclFile: path.join(projectRoot, 'varnish', 'default.vcl'),
         vclPath: [siteDir, path.join(projectRoot, 'varnish')],
-        // An assembly restarts once per include it measures (varnish/tier.vcl), plus stale.vcl's retries.
-        params: { max_restarts: '24' },
+        params: {
+          // An assembly restarts once per include it measures (varnish/tier.vcl), plus stale.vcl's retries.
+          max_restarts: '24',
+          // A warm page is served tens of thousands of times a second: its response headers (an assembled page
+          // carries every key of its includes) and the removal of each internal one were most of what it
+          // wrote to the shared log. Debugging them: `varnishadm param.set vsl_mask +RespHeader`, or the
+          // X-Tessera-Debug token, which shows them on the response.
+          vsl_mask: '-RespHeader,-RespUnset,-ReqUnset,-BereqUnset,-BerespUnset',
+        },
         storageMb: config.edge.storageMb,
         log: (l) => log(name, l),
       })
