@@ -72,7 +72,8 @@ sub vcl_backend_error {
 }
 
 sub vcl_deliver {
-    call tessera_tier_deliver;       # first: an assembly's look-ups restart before anything is delivered
+    call tessera_purge_deliver;      # first: an object that entered the cache as a purge arrived is removed
+    call tessera_tier_deliver;       # an assembly's look-ups restart before anything is delivered
     call tessera_request_id_response;
     call tessera_fallback_deliver;   # a failed include becomes its fallback, not an error page inside a 200
     call tessera_stats_deliver;      # one record per delivery: hit, grace, miss or pass

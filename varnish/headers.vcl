@@ -31,6 +31,8 @@ sub tessera_headers_deliver {
             unset resp.http.X-Tessera-Sie;
             unset resp.http.X-Tessera-Tier;
             unset resp.http.X-Tessera-Esi;
+            unset resp.http.X-Tessera-Fill-Key;
+            unset resp.http.X-Tessera-Fill-Checked;
             unset resp.http.X-Tessera-Includes;
             unset resp.http.X-Tessera-Assembled-At;
             unset resp.http.X-Tessera-Page-Uncacheable;

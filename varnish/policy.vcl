@@ -35,6 +35,12 @@ sub tessera_policy_backend_response {
         set beresp.grace = 0s;
         return (deliver);
     }
+    if (beresp.http.X-Tessera-Checked-At) {
+        # For purge.vcl's second look when this object is first delivered: its own key, and when it was checked.
+        header.append(beresp.http.xkey, "fill:" + bereq.xid);
+        set beresp.http.X-Tessera-Fill-Key = "fill:" + bereq.xid;
+        set beresp.http.X-Tessera-Fill-Checked = beresp.http.X-Tessera-Checked-At;
+    }
     # Cacheable for everyone: a stray cookie or a Vary on client headers must not split it or turn it into
     # hit-for-miss. Compression is the edge's business (below), so no Vary is needed either.
     unset beresp.http.Set-Cookie;

@@ -57,6 +57,20 @@ sub tessera_purge_hit_or_miss {
     }
 }
 
+# The race's last gap: policy.vcl (and tier.vcl for pages) read the latest purge time before varnishd puts the
+# new object in xkey's index, so a purge landing between the two finds nothing. The request that fetched the
+# object is delivered only once it is in the index: if a purge came after the object's content was checked,
+# the object is removed (its own fill:/asm: key) and the request starts over. (A purge unrelated to the object
+# costs it one more fetch; a background refresh has no such request, so it keeps the small gap.)
+sub tessera_purge_deliver {
+    if (obj.hits == 0 && resp.http.X-Tessera-Fill-Key && !obj.uncacheable && obj.ttl > 0s && req.restarts < 20
+        && (std.real(resp.http.X-Tessera-Fill-Checked, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)
+            || std.real(resp.http.X-Tessera-Fill-Checked, 0.0) <= std.real(var.global_get("tessera_last_taint"), 0.0))) {
+        std.log("tessera-race: " + req.url + " entered the cache as a purge arrived: removed (" + xkey.purge(resp.http.X-Tessera-Fill-Key) + "), fetched again");
+        return (restart);
+    }
+}
+
 sub tessera_purge_synth {
     if (req.method == "PURGE") {
         set resp.http.Content-Type = "application/json";

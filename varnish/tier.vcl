@@ -96,8 +96,14 @@ sub tessera_tier_deliver {
             }
         }
         call tessera_tier_measure;
-        header.copy(resp.http.xkey, req.http.X-Tessera-Asm-Keys);
-        header.append(req.http.X-Tessera-Asm-Keys, "inc:" + regsuball(req.url, ",", "%2C"));
+        # One line per include (an object holds at most http_max_hdr, 64, header lines; one line at most
+        # http_resp_hdr_len, 8 KB, at the front): this look-up's response is not delivered, so it can be folded.
+        std.collect(resp.http.xkey, " ");
+        if (str.count(resp.http.xkey) > 7000) {
+            set req.http.X-Tessera-Asm-Bad = req.url + " carries " + str.count(resp.http.xkey) + " bytes of surrogate keys, over the page tier's 7000 per include";
+        } else {
+            header.append(req.http.X-Tessera-Asm-Keys, resp.http.xkey + " inc:" + regsuball(req.url, ",", "%2C"));
+        }
         call tessera_tier_next;
     } elsif (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "final") {
         if (req.http.X-Tessera-Asm-Body-Failed && !std.healthy(tessera_article)) {
@@ -246,6 +252,8 @@ sub tessera_tier_backend_response {
         }
         header.copy(beresp.http.X-Tessera-Page-Keys, beresp.http.xkey);
         header.append(beresp.http.xkey, "asm:" + beresp.http.X-Tessera-Asm-Id + " page-url:" + regsuball(bereq.url, ",", "%2C"));
+        set beresp.http.X-Tessera-Fill-Key = "asm:" + beresp.http.X-Tessera-Asm-Id;   # purge.vcl's second look
+        set beresp.http.X-Tessera-Fill-Checked = beresp.http.X-Tessera-Asm-Start;
         call tessera_tier_unset_transport;
         return (deliver);
     }

@@ -194,14 +194,14 @@ t.test('a burst of purges of the same key is coalesced into one purge per window
 t.test('under read load, no read that starts after a purge is acknowledged returns the old version', async (t) => {
   const subject = articles[articles.length - 3]
   await eventsSettled()
-  const reads: Array<{ start: number; version: number; node: string }> = []
+  const reads: Array<{ start: number; version: number; node: string; path: string }> = []
   let reading = true
   const reader = async (edge: (typeof stack.edges)[number], path: string) => {
     while (reading) {
       const start = Date.now()
       const res = await get(edge.url, path)
       const m = res.body.match(/Load v(\d+)/)
-      reads.push({ start, version: m ? Number(m[1]) : -1, node: edge.name })
+      reads.push({ start, version: m ? Number(m[1]) : -1, node: edge.name, path })
     }
   }
   const readers = stack.edges.flatMap((e) => [reader(e, `/fragments/article/${subject.id}`), reader(e, `/articles/${subject.slug}`)])
