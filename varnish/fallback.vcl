@@ -19,8 +19,8 @@ sub tessera_fallback_deliver {
         return (restart);
     }
     # (The page tier checks the body while it assembles, tier.vcl; a cached assembled page has one.)
-    if (req.esi_level == 0 && resp.status == 200 && req.url ~ "^/articles/" && !req.http.X-Tessera-Body-Checked
-        && local.socket != "inner" && !req.http.X-Tessera-Tier
+    if (req.esi_level == 0 && !req.http.X-Tessera-Tier && local.socket != "inner" && resp.status == 200
+        && req.url ~ "^/articles/" && !req.http.X-Tessera-Body-Checked
         && !std.healthy(tessera_article) && resp.http.xkey ~ "(^|[ ,])article:[a-z0-9-]+") {
         set req.http.X-Tessera-Body-Checked = "1";
         set req.http.X-Tessera-Page = req.url;
