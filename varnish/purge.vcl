@@ -60,14 +60,19 @@ sub tessera_purge_hit_or_miss {
 # The race's last gap: policy.vcl (and tier.vcl for pages) read the latest purge time before varnishd puts the
 # new object in xkey's index, so a purge landing between the two finds nothing. The request that fetched the
 # object is delivered only once it is in the index: if a purge came after the object's content was checked,
-# the object is removed (its own fill:/asm: key) and the request starts over. (A purge unrelated to the object
-# costs it one more fetch; a background refresh has no such request, so it keeps the small gap.)
+# the object is removed (its own fill:/asm: key) and the request starts over, once: its second fetch starts
+# after every purge acknowledged before the request began, so once is enough (and a storm of unrelated purges
+# cannot keep a reader going round). A purge unrelated to the object costs it one more fetch; a background
+# refresh has no such request, so it keeps the small gap.
 sub tessera_purge_deliver {
-    if (obj.hits == 0 && resp.http.X-Tessera-Fill-Key && !obj.uncacheable && obj.ttl > 0s && req.restarts < 20
+    if (obj.hits == 0 && resp.http.X-Tessera-Fill-Key && !obj.uncacheable && obj.ttl > 0s
         && (std.real(resp.http.X-Tessera-Fill-Checked, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)
             || std.real(resp.http.X-Tessera-Fill-Checked, 0.0) <= std.real(var.global_get("tessera_last_taint"), 0.0))) {
-        std.log("tessera-race: " + req.url + " entered the cache as a purge arrived: removed (" + xkey.purge(resp.http.X-Tessera-Fill-Key) + "), fetched again");
-        return (restart);
+        std.log("tessera-race: " + req.url + " entered the cache as a purge arrived: removed (" + xkey.purge(resp.http.X-Tessera-Fill-Key) + ")");
+        if (!req.http.X-Tessera-Refetched) {
+            set req.http.X-Tessera-Refetched = "1";
+            return (restart);
+        }
     }
 }
 

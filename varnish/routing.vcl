@@ -28,4 +28,5 @@ sub tessera_routing_backend_fetch {
     unset bereq.http.X-Tessera-Inner-Secret;
     unset bereq.http.X-Tessera-Inner-Ok;
     unset bereq.http.X-Tessera-Page-Tier-On;
+    unset bereq.http.X-Tessera-Refetched;
 }

@@ -13,6 +13,7 @@ sub tessera_stale_recv {
         unset req.http.X-Tessera-Page;
         unset req.http.X-Tessera-Body-Checked;
         unset req.http.X-Tessera-Fallback-For;
+        unset req.http.X-Tessera-Refetched;
     }
     if (req.http.X-Tessera-Fresh-Only) {
         set req.grace = 0s;
