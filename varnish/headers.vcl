@@ -19,6 +19,20 @@ sub tessera_headers_deliver {
             set resp.http.X-Tessera-Keep = resp.http.X-Tessera-Sie;
             set resp.http.X-Tessera-Origin-Cache-Control = resp.http.Cache-Control;
             std.collect(resp.http.xkey, " ");   # every key on one line (an assembled page has many lines)
+        } elsif (resp.http.X-Tessera-Tier == "page" && str.startswith(resp.http.X-Tessera-Fill-Key, "asm:")) {
+            # A cached page-tier copy, the hottest delivery there is: it carries exactly these (tier.vcl keeps
+            # nothing else of its parts), and each unset scans every header.
+            unset resp.http.xkey;
+            unset resp.http.x-url;
+            unset resp.http.X-Tessera-Includes;
+            unset resp.http.X-Tessera-Swr;
+            unset resp.http.X-Tessera-Sie;
+            unset resp.http.X-Tessera-Tier;
+            unset resp.http.X-Tessera-Assembled-At;
+            unset resp.http.X-Tessera-Fill-Key;
+            unset resp.http.X-Tessera-Fill-Checked;
+            unset resp.http.X-Varnish;
+            unset resp.http.Via;
         } else {
             unset resp.http.xkey;
             unset resp.http.x-url;

@@ -1,7 +1,9 @@
 # Which service answers a URL. Backends are declared in tessera-site.vcl (generated from the config).
 
 sub tessera_routing_recv {
-    if (req.url ~ "^/metrics(\?|$)") {
+    if (req.url !~ "^/(fragments/|metrics(\?|$))") {
+        set req.backend_hint = tessera_layout;   # pages, the common case: one test
+    } elsif (req.url ~ "^/metrics(\?|$)") {
         # every service's Prometheus metrics are for the operators' network, not for readers
         return (synth(404, "Not found"));
     } elsif (req.url ~ "^/fragments/nav(/_fallback)?(\?|$)") {
@@ -12,10 +14,8 @@ sub tessera_routing_recv {
         set req.backend_hint = tessera_article;
     } elsif (req.url ~ "^/fragments/sections/") {
         set req.backend_hint = tessera_sections;
-    } elsif (req.url ~ "^/fragments/") {
-        return (synth(404, "No such fragment"));
     } else {
-        set req.backend_hint = tessera_layout;
+        return (synth(404, "No such fragment"));
     }
 }
 

@@ -10,19 +10,21 @@
 # pass: a hit-for-miss (the object was recently uncacheable).
 
 sub tessera_stats_recv {
-    # Called after routing: unknown fragments and PURGE requests have been answered already.
-    if (req.url ~ "^/fragments/[a-z]+/_fallback") {
+    # Called after routing: unknown fragments and PURGE requests have been answered already. Pages first.
+    if (req.url !~ "^/fragments/") {
+        if (req.url ~ "^/articles/") {
+            set req.http.X-Tessera-Stats = "page article";
+        } elsif (req.url ~ "^/(\?|$)") {
+            set req.http.X-Tessera-Stats = "page home";
+        } elsif (req.url ~ "^/sections/") {
+            set req.http.X-Tessera-Stats = "page section";
+        } else {
+            set req.http.X-Tessera-Stats = "page other";
+        }
+    } elsif (req.url ~ "^/fragments/[a-z]+/_fallback") {
         set req.http.X-Tessera-Stats = "fallback " + regsub(req.url, "^/fragments/([a-z]+)/.*$", "\1");
-    } elsif (req.url ~ "^/fragments/[a-z]+") {
-        set req.http.X-Tessera-Stats = "fragment " + regsub(req.url, "^/fragments/([a-z]+).*$", "\1");
-    } elsif (req.url ~ "^/(\?|$)") {
-        set req.http.X-Tessera-Stats = "page home";
-    } elsif (req.url ~ "^/articles/") {
-        set req.http.X-Tessera-Stats = "page article";
-    } elsif (req.url ~ "^/sections/") {
-        set req.http.X-Tessera-Stats = "page section";
     } else {
-        set req.http.X-Tessera-Stats = "page other";
+        set req.http.X-Tessera-Stats = "fragment " + regsub(req.url, "^/fragments/([a-z]+).*$", "\1");
     }
 }
 
