@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { ContentRepository } from '../content/repository.js'
 import { isPublished } from '../fragments/article/fragment.js'
 import type { FragmentDefinition } from '../fragments/kit/fragment.js'
-import { loadTemplates } from '../fragments/kit/html.js'
+import { renderShell, type Shell } from '../layouts/app.js'
 import { connectRedis } from '../fragments/kit/redis.js'
 import { FRAGMENTS } from '../fragments/registry.js'
 
@@ -17,14 +17,8 @@ const redisUrl = process.argv[2]
 if (!redisUrl) throw new Error('monolith: pass the Redis URL as the first argument')
 const redis = connectRedis(redisUrl, 'monolith')
 const content = new ContentRepository(redis)
-const template = loadTemplates('layouts/templates').page
-
-// The includes around every page's main column, as layouts/app.ts writes them (verifySamePage in the
-// scenario fails if the two ever differ).
-const HEADER_INCLUDES = ['/fragments/nav', '/fragments/sections/nav']
-const ASIDE_INCLUDES = ['/fragments/sidebar', '/fragments/sections/sidebar']
-const page = (shell: { layout: string; title: string; description?: string; main: string[] }): string =>
-  template({ ...shell, includes: { header: HEADER_INCLUDES, main: shell.main, aside: ASIDE_INCLUDES } })
+// The layout service's own shell (its template and the includes around every page's main column).
+const page = (shell: Shell): string => renderShell(shell).html
 
 /** Every fragment route as a regular expression with named groups: '/fragments/article/:id' -> (?<id>[^/]+). */
 const routes = Object.values(FRAGMENTS).flatMap((fragment: FragmentDefinition) =>

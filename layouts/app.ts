@@ -12,7 +12,7 @@ const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
 export const SHELL_POLICY: CachePolicy = { ttl: 3600, grace: 60, keep: 86_400 }
 const shellPolicy = fixedPolicy(SHELL_POLICY)
 
-interface Shell {
+export interface Shell {
   layout: 'home' | 'article' | 'section' | 'not-found'
   title: string
   heading?: string
@@ -25,19 +25,19 @@ const HEADER_INCLUDES = ['/fragments/nav', '/fragments/sections/nav']
 const ASIDE_INCLUDES = ['/fragments/sidebar', '/fragments/sections/sidebar']
 
 /** The shell's html and the URL of every include in it (the page tier measures them: varnish/tier.vcl). */
-function page(shell: Shell): { html: string; includes: string[] } {
+export function renderShell(shell: Shell): { html: string; includes: string[] } {
   const includes = { header: HEADER_INCLUDES, main: shell.main, aside: ASIDE_INCLUDES }
   return { html: templates.page({ ...shell, includes }), includes: [...includes.header, ...includes.main, ...includes.aside] }
 }
 
 const notFoundShell = (what: string) =>
-  page({ layout: 'not-found', title: 'Page not found', heading: 'Page not found', description: `We could not find ${what}. It may have moved or been unpublished.`, main: [] })
+  renderShell({ layout: 'not-found', title: 'Page not found', heading: 'Page not found', description: `We could not find ${what}. It may have moved or been unpublished.`, main: [] })
 
 export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
   const app = createService({ name: 'layout', logLevel: deps.logLevel })
   const { content } = deps
   const fallback = () =>
-    page({ layout: 'not-found', title: 'Temporarily unavailable', heading: 'Temporarily unavailable', description: 'This page cannot be shown right now. Please try again in a moment.', main: [] }).html
+    renderShell({ layout: 'not-found', title: 'Temporarily unavailable', heading: 'Temporarily unavailable', description: 'This page cannot be shown right now. Please try again in a moment.', main: [] }).html
 
   addCachedRoute(
     app,
@@ -48,7 +48,7 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
       esi: true,
       notFound: () => notFoundShell('this page'),
       fallback,
-      render: async () => ({ ...page({ layout: 'home', title: 'Tessera Magazine', main: ['/fragments/sections/main', '/fragments/article/front/latest'] }), keys: [] }),
+      render: async () => ({ ...renderShell({ layout: 'home', title: 'Tessera Magazine', main: ['/fragments/sections/main', '/fragments/article/front/latest'] }), keys: [] }),
     },
     deps,
   )
@@ -71,7 +71,7 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
           return { status: 404, ...notFoundShell('that article'), keys: [`article-slug:${slug}`, ...(existingId ? [`article:${existingId}`] : [])] }
         }
         return {
-          ...page({ layout: 'article', title: article.title, description: article.summary, main: [`/fragments/article/${article.id}`] }),
+          ...renderShell({ layout: 'article', title: article.title, description: article.summary, main: [`/fragments/article/${article.id}`] }),
           keys: [`article:${article.id}`, `article-slug:${slug}`],
         }
       },
@@ -93,7 +93,7 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
         const section = await content.getSection(slug)
         if (!section) return { status: 404, ...notFoundShell('that section'), keys: [`section:${slug}`] }
         return {
-          ...page({ layout: 'section', title: section.title, heading: section.title, description: section.description, main: [`/fragments/article/front/section-${slug}`] }),
+          ...renderShell({ layout: 'section', title: section.title, heading: section.title, description: section.description, main: [`/fragments/article/front/section-${slug}`] }),
           keys: [`section:${slug}`],
         }
       },

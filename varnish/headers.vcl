@@ -19,6 +19,9 @@ sub tessera_headers_deliver {
             set resp.http.X-Tessera-Keep = resp.http.X-Tessera-Sie;
             set resp.http.X-Tessera-Origin-Cache-Control = resp.http.Cache-Control;
             std.collect(resp.http.xkey, " ");   # every key on one line (an assembled page has many lines)
+            if (str.startswith(resp.http.X-Tessera-Fill-Key, "asm:")) {
+                set resp.http.X-Tessera-Assembled-At = resp.http.X-Tessera-Fill-Checked;   # a page-tier copy (tier.vcl)
+            }
         } elsif (resp.http.X-Tessera-Tier == "page" && str.startswith(resp.http.X-Tessera-Fill-Key, "asm:")) {
             # A cached page-tier copy, the hottest delivery there is: it carries exactly these (tier.vcl keeps
             # nothing else of its parts), and each unset scans every header.
@@ -28,7 +31,6 @@ sub tessera_headers_deliver {
             unset resp.http.X-Tessera-Swr;
             unset resp.http.X-Tessera-Sie;
             unset resp.http.X-Tessera-Tier;
-            unset resp.http.X-Tessera-Assembled-At;
             unset resp.http.X-Tessera-Fill-Key;
             unset resp.http.X-Tessera-Fill-Checked;
             unset resp.http.X-Varnish;

@@ -70,7 +70,9 @@ sub tessera_tier_hash {
 # ---------------------------------------------------------------------------------------- inner: assembly
 
 sub tessera_tier_deliver {
-    if (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "shell") {
+    if (local.socket != "inner") {
+        # the front: nothing to do here (a page hit costs this one comparison)
+    } elsif (req.esi_level == 0 && req.http.X-Tessera-Asm == "shell") {
         if (resp.status >= 500) {
             set req.http.X-Tessera-Asm = "failed";   # the front gets the error: never cached, never replaces
         } else {
@@ -87,7 +89,7 @@ sub tessera_tier_deliver {
             }
             call tessera_tier_next;
         }
-    } elsif (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "include") {
+    } elsif (req.esi_level == 0 && req.http.X-Tessera-Asm == "include") {
         call tessera_tier_check_measurable;
         if (resp.status >= 500) {
             set req.http.X-Tessera-Asm-Failed = req.http.X-Tessera-Asm-Failed + " " + req.url + " ";
@@ -105,7 +107,7 @@ sub tessera_tier_deliver {
             header.append(req.http.X-Tessera-Asm-Keys, resp.http.xkey + " inc:" + regsuball(req.url, ",", "%2C"));
         }
         call tessera_tier_next;
-    } elsif (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "final") {
+    } elsif (req.esi_level == 0 && req.http.X-Tessera-Asm == "final") {
         if (req.http.X-Tessera-Asm-Body-Failed && !std.healthy(tessera_article)) {
             return (synth(503, "Temporarily unavailable"));   # the article body is required (fallback.vcl)
         }
@@ -127,7 +129,7 @@ sub tessera_tier_deliver {
             set resp.http.X-Tessera-Page-Uncacheable = req.http.X-Tessera-Asm-Bad;
         }
         header.copy(req.http.X-Tessera-Asm-Keys, resp.http.X-Tessera-Page-Keys);
-    } elsif (local.socket == "inner" && req.esi_level > 0 && req_top.http.X-Tessera-Asm == "final"
+    } elsif (req.esi_level > 0 && req_top.http.X-Tessera-Asm == "final"
              && (obj.hits == 0 || obj.ttl <= 0s || resp.status >= 500 || req.is_hitmiss || req.is_hitpass)) {
         # Not the object the assembly measured: the page being produced must not be cached.
         std.log("tessera-tier: " + req_top.http.X-Tessera-Asm-Page + " not cached, include " + req.url + " changed during its assembly");
@@ -222,7 +224,6 @@ sub tessera_tier_backend_response {
         }
         set beresp.http.x-url = bereq.url;
         set beresp.http.X-Tessera-Tier = "page";
-        set beresp.http.X-Tessera-Assembled-At = beresp.http.X-Tessera-Asm-Start;
         if (!beresp.http.X-Tessera-Page-Uncacheable) {
             if (std.real(beresp.http.X-Tessera-Asm-Start, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)) {
                 set beresp.http.X-Tessera-Page-Uncacheable = "a purge arrived during the assembly";
@@ -237,6 +238,7 @@ sub tessera_tier_backend_response {
             if (bereq.is_bgfetch || bereq.http.X-Tessera-Fresh-Only) {
                 return (abandon);
             }
+            set beresp.http.X-Tessera-Assembled-At = beresp.http.X-Tessera-Asm-Start;   # (a kept copy: X-Tessera-Fill-Checked)
             call tessera_tier_unset_transport;
             set beresp.uncacheable = true;
             set beresp.ttl = 0s;
