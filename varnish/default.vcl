@@ -25,6 +25,7 @@ include "tier.vcl";
 
 sub vcl_recv {
     call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
+    call tessera_tier_front_recv;  # a reader's page: the shortest route, to the page tier's copy (returns)
     call tessera_request_id_recv;  # one X-Request-Id for a page and its includes
     call tessera_normalize_recv;   # methods, Host, query order, cookies
     call tessera_stale_recv;       # second pass after vcl_hit found a copy too stale to serve
@@ -46,13 +47,31 @@ sub vcl_hit {
     call tessera_purge_hit_or_miss;   # PURGE of one URL
     call tessera_stale_hit;           # stale past its grace window while the origin is healthy: fetch now
     call tessera_tier_hit;            # an assembly measures fresh objects only
+    if (obj.ttl <= 0s) {
+        call tessera_fetch_context;   # a stale copy is served while a background fetch refreshes it
+    }
 }
 
 sub vcl_miss {
     call tessera_purge_hit_or_miss;
+    call tessera_fetch_context;
+}
+
+sub vcl_pass {
+    call tessera_fetch_context;
+}
+
+# What the backend side needs to know of the request. The client side keeps its state in task variables
+# (vmod var), which a client cannot send and a fetch cannot read: these headers carry it into the fetch,
+# and are written only when there is one (a cached page is served without them).
+sub tessera_fetch_context {
+    call tessera_stale_fetch_context;   # X-Tessera-Fresh-Only: a failed fetch keeps the stale copy
+    call tessera_tier_fetch_context;    # X-Tessera-Tier: an assembled page from the inner socket
+    call tessera_stats_fetch_context;   # X-Tessera-Stats: what the fetch is for, for its stats record
 }
 
 sub vcl_backend_fetch {
+    call tessera_normalize_backend_fetch;   # client state and host/URL overrides never reach an origin
     call tessera_routing_backend_fetch;
     call tessera_tier_backend_fetch;
     call tessera_stats_backend_fetch;       # what the fetch is for (logged with its answer)
@@ -72,6 +91,7 @@ sub vcl_backend_error {
 }
 
 sub vcl_deliver {
+    call tessera_tier_front_deliver; # a fresh page-tier hit: the shortest route out (returns)
     call tessera_purge_deliver;      # first: an object that entered the cache as a purge arrived is removed
     call tessera_tier_deliver;       # an assembly's look-ups restart before anything is delivered
     call tessera_request_id_response;

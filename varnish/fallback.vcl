@@ -9,28 +9,28 @@
 #   checks its body (a restart to the body's URL, served fresh, stale or fetched): no body, a 503 page.
 
 sub tessera_fallback_deliver {
-    if (req.esi_level == 0 && req.http.X-Tessera-Page) {
+    if (req.esi_level == 0 && str.count(var.get("tessera_body_check_for")) > 0) {
         # the body check of an article page (below): no body is a 503 page; a body, the page
         if (resp.status >= 500) {
             return (synth(503, "Temporarily unavailable"));
         }
-        set req.url = req.http.X-Tessera-Page;
-        unset req.http.X-Tessera-Page;
+        set req.url = var.get("tessera_body_check_for");
+        var.set("tessera_body_check_for", "");
         return (restart);
     }
     # (The page tier checks the body while it assembles, tier.vcl; a cached assembled page has one.)
-    if (req.esi_level == 0 && !req.http.X-Tessera-Tier && local.socket != "inner" && resp.status == 200
-        && req.url ~ "^/articles/" && !req.http.X-Tessera-Body-Checked
+    if (req.esi_level == 0 && var.get("tessera_tier") != "page" && local.socket != "inner" && resp.status == 200
+        && req.url ~ "^/articles/" && var.get("tessera_body_checked") != "1"
         && !std.healthy(tessera_article) && resp.http.xkey ~ "(^|[ ,])article:[a-z0-9-]+") {
-        set req.http.X-Tessera-Body-Checked = "1";
-        set req.http.X-Tessera-Page = req.url;
+        var.set("tessera_body_checked", "1");
+        var.set("tessera_body_check_for", req.url);
         set req.url = "/fragments/article/" + regsub(resp.http.xkey, "^(.*[ ,])?article:([a-z0-9-]+).*$", "\2");
         return (restart);
     }
     if (req.esi_level > 0 && resp.status >= 500) {
         std.log("tessera-fallback: " + req.url + " answered " + resp.status);
-        if (!req.http.X-Tessera-Fallback-For && req.url ~ "^/fragments/[a-z]+" && req.restarts < 3) {
-            set req.http.X-Tessera-Fallback-For = req.url;
+        if (str.count(var.get("tessera_fallback_for")) <= 0 && req.url ~ "^/fragments/[a-z]+" && req.restarts < 3) {
+            var.set("tessera_fallback_for", req.url);
             set req.url = regsub(req.url, "^/fragments/([a-z]+).*$", "/fragments/\1/_fallback");
             return (restart);
         }

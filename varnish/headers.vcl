@@ -4,7 +4,7 @@
 sub tessera_headers_deliver {
     # (The inner socket answers the front, which needs the keys and the policy: tier.vcl.)
     if (req.esi_level == 0 && req.method != "PURGE" && local.socket != "inner") {
-        if (req.http.X-Tessera-Debug-Ok) {
+        if (var.get("tessera_debug_ok") == "1") {
             # miss: fetched for this request; grace: a stale copy (TTL run out) while a fresh one is fetched
             if (obj.hits == 0) {
                 set resp.http.X-Tessera-Cache = "miss";
@@ -19,22 +19,14 @@ sub tessera_headers_deliver {
             set resp.http.X-Tessera-Keep = resp.http.X-Tessera-Sie;
             set resp.http.X-Tessera-Origin-Cache-Control = resp.http.Cache-Control;
             std.collect(resp.http.xkey, " ");   # every key on one line (an assembled page has many lines)
-            if (str.startswith(resp.http.X-Tessera-Fill-Key, "asm:")) {
-                set resp.http.X-Tessera-Assembled-At = resp.http.X-Tessera-Fill-Checked;   # a page-tier copy (tier.vcl)
+            if (resp.http.X-Tessera-Assembly) {
+                # a page-tier copy (tier.vcl): "asm:<id> checked=<ms> sie=<s>"
+                set resp.http.X-Tessera-Assembled-At = regsub(resp.http.X-Tessera-Assembly, "^.* checked=([0-9.]+).*$", "\1");
+                set resp.http.X-Tessera-Keep = regsub(resp.http.X-Tessera-Assembly, "^.* sie=([0-9.]+).*$", "\1");
             }
-        } elsif (resp.http.X-Tessera-Tier == "page" && str.startswith(resp.http.X-Tessera-Fill-Key, "asm:")) {
-            # A cached page-tier copy, the hottest delivery there is: it carries exactly these (tier.vcl keeps
-            # nothing else of its parts), and each unset scans every header.
-            unset resp.http.xkey;
-            unset resp.http.x-url;
-            unset resp.http.X-Tessera-Includes;
-            unset resp.http.X-Tessera-Swr;
-            unset resp.http.X-Tessera-Sie;
-            unset resp.http.X-Tessera-Tier;
-            unset resp.http.X-Tessera-Fill-Key;
-            unset resp.http.X-Tessera-Fill-Checked;
-            unset resp.http.X-Varnish;
-            unset resp.http.Via;
+            call tessera_headers_revalidate;
+        } elsif (resp.http.X-Tessera-Assembly) {
+            call tessera_headers_page_copy_deliver;
         } else {
             unset resp.http.xkey;
             unset resp.http.x-url;
@@ -52,16 +44,35 @@ sub tessera_headers_deliver {
             unset resp.http.X-Tessera-Includes;
             unset resp.http.X-Tessera-Assembled-At;
             unset resp.http.X-Tessera-Page-Uncacheable;
+            unset resp.http.X-Tessera-Assembly;
             unset resp.http.X-Varnish;
             unset resp.http.Via;
+            call tessera_headers_revalidate;
         }
-        set resp.http.Cache-Control = "public, max-age=0, must-revalidate";
     }
+}
+
+sub tessera_headers_revalidate {
+    set resp.http.Cache-Control = "public, max-age=0, must-revalidate";
+}
+
+# A cached page-tier copy (tier.vcl), the hottest delivery there is: it carries exactly these internal headers
+# (tier.vcl keeps nothing else of its parts), and each unset scans every header.
+sub tessera_headers_page_copy_deliver {
+    unset resp.http.xkey;
+    unset resp.http.x-url;
+    unset resp.http.X-Tessera-Includes;
+    unset resp.http.X-Tessera-Tier;
+    unset resp.http.X-Tessera-Swr;
+    unset resp.http.X-Tessera-Assembly;
+    unset resp.http.X-Varnish;
+    unset resp.http.Via;
+    call tessera_headers_revalidate;
 }
 
 sub tessera_headers_synth {
     # The edge's own answers (405, 400, 403, 503 pages) carry no internal headers either.
-    if (!req.http.X-Tessera-Debug-Ok) {
+    if (var.get("tessera_debug_ok") != "1") {
         unset resp.http.X-Varnish;
         unset resp.http.Via;
     }

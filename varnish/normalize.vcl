@@ -13,20 +13,22 @@ sub tessera_normalize_recv {
     if (!req.http.Host && req.proto ~ "^HTTP/1\.1$" && req.esi_level == 0) {
         return (synth(400, "Missing Host header"));   # RFC 9112 3.2
     }
-    # Headers a client must not choose for us.
-    unset req.http.X-Forwarded-Host;
-    unset req.http.X-Original-URL;
-    unset req.http.X-Rewrite-URL;
     # Query strings: sorted, and empty ones dropped, so ?a=1&b=2 and ?b=2&a=1 are one object.
     if (req.url ~ "\?") {
         set req.url = std.querysort(req.url);
         set req.url = regsub(req.url, "\?$", "");
     }
-    # Pages and fragments are the same for every reader: cookies would only split the cache.
-    if (req.method != "PURGE") {
-        unset req.http.Cookie;
-        unset req.http.Authorization;
-    }
+}
+
+# What a client sends that must not reach an origin: headers that would choose the host or URL an origin sees,
+# and client state (pages and fragments are the same for every reader; the cache key never includes them).
+# Removed from the fetch, not from the request: a cached page is then served without touching them.
+sub tessera_normalize_backend_fetch {
+    unset bereq.http.X-Forwarded-Host;
+    unset bereq.http.X-Original-URL;
+    unset bereq.http.X-Rewrite-URL;
+    unset bereq.http.Cookie;
+    unset bereq.http.Authorization;
 }
 
 sub tessera_normalize_synth {

@@ -18,7 +18,7 @@
 
 sub tessera_purge_recv {
     if (req.method == "PURGE") {
-        if (!req.http.X-Tessera-Purge-Ok) {
+        if (var.get("tessera_purge_ok") != "1") {   # tessera_site_recv: the ACL and the secret
             return (synth(403, "Purge refused: not from the purge ACL with the purge secret"));
         }
         if (req.http.X-Tessera-Purge-Mode != "soft") {
@@ -65,13 +65,24 @@ sub tessera_purge_hit_or_miss {
 # cannot keep a reader going round). A purge unrelated to the object costs it one more fetch; a background
 # refresh has no such request, so it keeps the small gap.
 sub tessera_purge_deliver {
-    if (obj.hits == 0 && resp.http.X-Tessera-Fill-Key && !obj.uncacheable && obj.ttl > 0s
-        && (std.real(resp.http.X-Tessera-Fill-Checked, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)
-            || std.real(resp.http.X-Tessera-Fill-Checked, 0.0) <= std.real(var.global_get("tessera_last_taint"), 0.0))) {
-        std.log("tessera-race: " + req.url + " entered the cache as a purge arrived: removed (" + xkey.purge(resp.http.X-Tessera-Fill-Key) + ")");
-        if (!req.http.X-Tessera-Refetched) {
-            set req.http.X-Tessera-Refetched = "1";
-            return (restart);
+    if (obj.hits == 0 && !obj.uncacheable && obj.ttl > 0s) {
+        var.set("tessera_fill_key", "");   # (task variables outlive a restart)
+        if (resp.http.X-Tessera-Fill-Key) {
+            var.set("tessera_fill_key", resp.http.X-Tessera-Fill-Key);
+            var.set("tessera_fill_checked", resp.http.X-Tessera-Fill-Checked);
+        } elsif (resp.http.X-Tessera-Assembly) {
+            # an assembled page (tier.vcl): "asm:<id> checked=<ms> sie=<s>"
+            var.set("tessera_fill_key", regsub(resp.http.X-Tessera-Assembly, "^(asm:[0-9]+) .*$", "\1"));
+            var.set("tessera_fill_checked", regsub(resp.http.X-Tessera-Assembly, "^.* checked=([0-9.]+).*$", "\1"));
+        }
+        if (str.count(var.get("tessera_fill_key")) > 0
+            && (std.real(var.get("tessera_fill_checked"), 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)
+                || std.real(var.get("tessera_fill_checked"), 0.0) <= std.real(var.global_get("tessera_last_taint"), 0.0))) {
+            std.log("tessera-race: " + req.url + " entered the cache as a purge arrived: removed (" + xkey.purge(var.get("tessera_fill_key")) + ")");
+            if (var.get("tessera_refetched") != "1") {
+                var.set("tessera_refetched", "1");
+                return (restart);
+            }
         }
     }
 }

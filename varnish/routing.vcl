@@ -23,10 +23,5 @@ sub tessera_routing_backend_fetch {
     # Secrets and tokens stay at the edge (ESI sub-requests carry a copy of the client's headers).
     unset bereq.http.X-Tessera-Purge-Secret;
     unset bereq.http.X-Tessera-Debug;
-    unset bereq.http.X-Tessera-Purge-Ok;
-    unset bereq.http.X-Tessera-Debug-Ok;
     unset bereq.http.X-Tessera-Inner-Secret;
-    unset bereq.http.X-Tessera-Inner-Ok;
-    unset bereq.http.X-Tessera-Page-Tier-On;
-    unset bereq.http.X-Tessera-Refetched;
 }

@@ -6,16 +6,10 @@
 # synchronously (one fetch for all waiting readers); a sick one is not, and readers keep the stale copy.
 # 7.1's vcl_hit cannot return (miss): a restart with req.grace = 0s does the same.
 
+# (Fresh-only and stale-ok are task variables, which live as long as the request, restarts included, and which a
+# client cannot send; the fetch learns of fresh-only from tessera_stale_fetch_context.)
 sub tessera_stale_recv {
-    if (req.restarts == 0) {
-        unset req.http.X-Tessera-Fresh-Only;
-        unset req.http.X-Tessera-Stale-Ok;
-        unset req.http.X-Tessera-Page;
-        unset req.http.X-Tessera-Body-Checked;
-        unset req.http.X-Tessera-Fallback-For;
-        unset req.http.X-Tessera-Refetched;
-    }
-    if (req.http.X-Tessera-Fresh-Only) {
+    if (var.get("tessera_fresh_only") == "1") {
         set req.grace = 0s;
     } elsif (req.restarts > 0) {
         # req.grace survives a restart, and cannot be unset: an upper limit no object reaches restores the
@@ -25,10 +19,20 @@ sub tessera_stale_recv {
 }
 
 sub tessera_stale_hit {
-    if (obj.ttl < 0s && !req.http.X-Tessera-Stale-Ok && std.healthy(req.backend_hint)
+    if (obj.ttl < 0s && var.get("tessera_stale_ok") != "1" && std.healthy(req.backend_hint)
         && obj.ttl + std.duration(obj.http.X-Tessera-Swr + "s", 0s) <= 0s) {
-        set req.http.X-Tessera-Fresh-Only = "1";
+        var.set("tessera_fresh_only", "1");
         return (restart);
+    }
+}
+
+# Before a fetch (vcl_miss, and vcl_hit for a background refresh): policy.vcl and fallback.vcl abandon a failed
+# fresh-only fetch, so the stale copy survives.
+sub tessera_stale_fetch_context {
+    if (var.get("tessera_fresh_only") == "1") {
+        set req.http.X-Tessera-Fresh-Only = "1";
+    } else {
+        unset req.http.X-Tessera-Fresh-Only;   # (a client's)
     }
 }
 
@@ -45,9 +49,9 @@ sub tessera_stale_backend_response {
 # The synchronous fetch past the GRACE window failed (policy.vcl abandoned it, so the stale copy is still
 # there): serve the stale copy (stale-if-error) rather than the error, until the probe notices the origin is down.
 sub tessera_stale_synth {
-    if (resp.status >= 500 && req.http.X-Tessera-Fresh-Only) {
-        unset req.http.X-Tessera-Fresh-Only;
-        set req.http.X-Tessera-Stale-Ok = "1";
+    if (resp.status >= 500 && var.get("tessera_fresh_only") == "1") {
+        var.set("tessera_fresh_only", "");
+        var.set("tessera_stale_ok", "1");
         return (restart);
     }
 }

@@ -23,12 +23,46 @@
 #    the assembly and that moment is caught by comparing the assembly's start with the latest one.
 # A failed re-assembly is abandoned (policy as for any refresh), so the good page stays and is served stale.
 
+# ------------------------------------------------------------------------- front: the shortest route
+# A reader's page is what the edge serves most, and a warm one is a single cached object: its VCL must cost
+# next to nothing beside it (every statement and every header test counts at tens of thousands a second).
+# These two subs are the whole route for a plain page read and a fresh page-tier hit; they do what the general
+# subs would do for such a request, no more (each step names the sub it stands for), and leave everything else
+# (restarts, queries, purges, the inner socket, debug views, misses and stale copies) to the general route.
+
+sub tessera_tier_front_recv {
+    # normalize.vcl: a GET/HEAD of a path of at most 8192 characters, no query (nothing to sort), with a Host
+    # (or not HTTP/1.1); routing.vcl: not /fragments/ or /metrics (a page, the layout's).
+    if (var.get("tessera_page_tier") == "on" && req.restarts == 0 && req.esi_level == 0 && local.socket != "inner"
+        && (req.method == "GET" || req.method == "HEAD") && req.url ~ "^/(?!fragments/|metrics(\?|$))[^?]{0,8191}$"
+        && (req.http.Host || req.proto != "HTTP/1.1")) {
+        call tessera_request_id_recv;
+        call tessera_stats_page_recv;
+        var.set("tessera_tier", "page");
+        call tessera_site_page_tier_backend;
+        return (hash);
+    }
+}
+
+sub tessera_tier_front_deliver {
+    # A fresh page-tier copy, not fetched for this request (purge.vcl's second look is for the request that
+    # fetched it), with no debug view (headers.vcl): fallback.vcl and the inner's subs have nothing to do.
+    if (var.get("tessera_tier") == "page" && obj.hits > 0 && obj.ttl > 0s && resp.status < 500
+        && var.get("tessera_debug_ok") != "1") {
+        call tessera_request_id_response;
+        call tessera_stats_deliver;
+        call tessera_headers_page_copy_deliver;
+        return (deliver);
+    }
+}
+
+# ------------------------------------------------------------------------------- the general route
+
 sub tessera_tier_recv {
     if (local.socket == "inner") {
-        unset req.http.X-Tessera-Tier;   # ESI sub-requests get a copy of the front's request headers
         if (req.esi_level == 0) {
             if (req.restarts == 0) {
-                if (!req.http.X-Tessera-Inner-Ok) {
+                if (var.get("tessera_inner_ok") != "1") {   # tessera_site_recv: the secret
                     return (synth(403, "The page tier's inner address is for the edge itself"));
                 }
                 unset req.http.X-Tessera-Asm-Bad;
@@ -42,12 +76,14 @@ sub tessera_tier_recv {
             }
         } elsif (req_top.http.X-Tessera-Asm-Failed && str.contains(req_top.http.X-Tessera-Asm-Failed, " " + req.url + " ")) {
             # It failed when the assembly looked it up a moment ago: its fallback now, not a second timeout.
-            set req.http.X-Tessera-Fallback-For = req.url;
+            var.set("tessera_fallback_for", req.url);
             set req.url = regsub(req.url, "^/fragments/([a-z]+).*$", "/fragments/\1/_fallback");
         }
-    } elsif (req.esi_level == 0 && req.method != "PURGE" && req.http.X-Tessera-Page-Tier-On && req.url !~ "^/fragments/") {
-        set req.http.X-Tessera-Tier = "page";
+    } elsif (req.esi_level == 0 && req.method != "PURGE" && var.get("tessera_page_tier") == "on" && req.url !~ "^/fragments/") {
+        var.set("tessera_tier", "page");
         call tessera_site_page_tier_backend;
+    } else {
+        var.set("tessera_tier", "");
     }
 }
 
@@ -55,15 +91,24 @@ sub tessera_tier_recv {
 # serves the stale copy if that fetch fails, and the page is then not cached at the front).
 sub tessera_tier_hit {
     if (local.socket == "inner" && req.esi_level == 0 && (req.http.X-Tessera-Asm == "shell" || req.http.X-Tessera-Asm == "include")
-        && obj.ttl <= 0s && !req.http.X-Tessera-Stale-Ok && std.healthy(req.backend_hint)) {
-        set req.http.X-Tessera-Fresh-Only = "1";
+        && obj.ttl <= 0s && var.get("tessera_stale_ok") != "1" && std.healthy(req.backend_hint)) {
+        var.set("tessera_fresh_only", "1");
         return (restart);
     }
 }
 
 sub tessera_tier_hash {
-    if (req.http.X-Tessera-Tier == "page") {
+    if (var.get("tessera_tier") == "page") {
         hash_data("tessera-page-tier");
+    }
+}
+
+# Before a fetch (default.vcl): the fetch of a page-tier copy asks the inner socket and caches its answer.
+sub tessera_tier_fetch_context {
+    if (var.get("tessera_tier") == "page") {
+        set req.http.X-Tessera-Tier = "page";
+    } else {
+        unset req.http.X-Tessera-Tier;   # (a client's, or the front's copy on the inner socket)
     }
 }
 
@@ -165,8 +210,8 @@ sub tessera_tier_measure {
 
 # On to the next include to look up, or back to the page for the ESI pass.
 sub tessera_tier_next {
-    unset req.http.X-Tessera-Fresh-Only;
-    unset req.http.X-Tessera-Stale-Ok;
+    var.set("tessera_fresh_only", "");
+    var.set("tessera_stale_ok", "");
     set req.http.X-Tessera-Asm-Todo = regsub(req.http.X-Tessera-Asm-Todo, "^ +", "");
     if (req.http.X-Tessera-Asm-Todo ~ "^/fragments/[^ ]*") {
         set req.url = regsub(req.http.X-Tessera-Asm-Todo, "^([^ ]+).*$", "\1");
@@ -246,16 +291,17 @@ sub tessera_tier_backend_response {
             return (deliver);
         }
         set beresp.ttl = std.real2time(std.real(beresp.http.X-Tessera-Page-Expires, 0.0), now) - now;
-        set beresp.http.X-Tessera-Swr = beresp.http.X-Tessera-Page-Swr;
-        set beresp.http.X-Tessera-Sie = beresp.http.X-Tessera-Page-Sie;
-        set beresp.grace = std.duration(beresp.http.X-Tessera-Swr + "s", 0s);
-        if (std.duration(beresp.http.X-Tessera-Sie + "s", 0s) > beresp.grace) {
-            set beresp.grace = std.duration(beresp.http.X-Tessera-Sie + "s", 0s);
+        set beresp.http.X-Tessera-Swr = beresp.http.X-Tessera-Page-Swr;   # stale.vcl's window
+        set beresp.grace = std.duration(beresp.http.X-Tessera-Page-Swr + "s", 0s);
+        if (std.duration(beresp.http.X-Tessera-Page-Sie + "s", 0s) > beresp.grace) {
+            set beresp.grace = std.duration(beresp.http.X-Tessera-Page-Sie + "s", 0s);
         }
         header.copy(beresp.http.X-Tessera-Page-Keys, beresp.http.xkey);
         header.append(beresp.http.xkey, "asm:" + beresp.http.X-Tessera-Asm-Id + " page-url:" + regsuball(bereq.url, ",", "%2C"));
-        set beresp.http.X-Tessera-Fill-Key = "asm:" + beresp.http.X-Tessera-Asm-Id;   # purge.vcl's second look
-        set beresp.http.X-Tessera-Fill-Checked = beresp.http.X-Tessera-Asm-Start;
+        # The copy's own key and the assembly's start for purge.vcl's second look, and its stale-if-error window
+        # for the debug view, in one header: every header of a warm page is handled again on each delivery.
+        set beresp.http.X-Tessera-Assembly = "asm:" + beresp.http.X-Tessera-Asm-Id + " checked=" + beresp.http.X-Tessera-Asm-Start
+            + " sie=" + beresp.http.X-Tessera-Page-Sie;
         call tessera_tier_unset_transport;
         # One xkey line (xkey reads keys separated by spaces): every header line of a warm page is copied and
         # removed again on each of its many deliveries (measured: 0.74 -> 0.81 of a static object's rate).
@@ -279,6 +325,9 @@ sub tessera_tier_unset_transport {
     unset beresp.http.X-Tessera-Rendered-At;
     unset beresp.http.X-Tessera-Checked-At;
     unset beresp.http.X-Tessera-Esi;
+    unset beresp.http.X-Tessera-Sie;
+    unset beresp.http.X-Tessera-Fill-Key;
+    unset beresp.http.X-Tessera-Fill-Checked;
     unset beresp.http.X-Request-Id;
     unset beresp.http.Via;
     unset beresp.http.X-Varnish;

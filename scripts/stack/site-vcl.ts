@@ -82,19 +82,17 @@ ${acl}
 }
 
 sub tessera_site_recv {
-    unset req.http.X-Tessera-Purge-Ok;
-    unset req.http.X-Tessera-Debug-Ok;
-    unset req.http.X-Tessera-Inner-Ok;
-    unset req.http.X-Tessera-Page-Tier-On;${tier ? `
-    set req.http.X-Tessera-Page-Tier-On = "1";
+    # Who is asking. The answers are task variables (vmod var), which a client cannot send, not request headers
+    # (each header test or removal scans every header of the request: this runs for every request).${tier ? `
+    var.set("tessera_page_tier", "on");
     if (local.socket == "inner" && req.http.X-Tessera-Inner-Secret == "${options.purgeSecret}") {
-        set req.http.X-Tessera-Inner-Ok = "1";
+        var.set("tessera_inner_ok", "1");
     }` : ''}
-    if (client.ip ~ tessera_purgers && req.http.X-Tessera-Purge-Secret == "${options.purgeSecret}") {
-        set req.http.X-Tessera-Purge-Ok = "1";
+    if (req.method == "PURGE" && client.ip ~ tessera_purgers && req.http.X-Tessera-Purge-Secret == "${options.purgeSecret}") {
+        var.set("tessera_purge_ok", "1");
     }
     if (req.http.X-Tessera-Debug == "${options.debugToken}") {
-        set req.http.X-Tessera-Debug-Ok = "1";
+        var.set("tessera_debug_ok", "1");
     }
 }
 

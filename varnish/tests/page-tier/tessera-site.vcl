@@ -6,18 +6,15 @@ acl tessera_purgers {
 }
 
 sub tessera_site_recv {
-    unset req.http.X-Tessera-Purge-Ok;
-    unset req.http.X-Tessera-Debug-Ok;
-    unset req.http.X-Tessera-Inner-Ok;
-    set req.http.X-Tessera-Page-Tier-On = "1";
-    if (client.ip ~ tessera_purgers && req.http.X-Tessera-Purge-Secret == "test-purge-secret-0123456789") {
-        set req.http.X-Tessera-Purge-Ok = "1";
+    var.set("tessera_page_tier", "on");
+    if (local.socket == "inner" && req.http.X-Tessera-Inner-Secret == "test-purge-secret-0123456789") {
+        var.set("tessera_inner_ok", "1");
+    }
+    if (req.method == "PURGE" && client.ip ~ tessera_purgers && req.http.X-Tessera-Purge-Secret == "test-purge-secret-0123456789") {
+        var.set("tessera_purge_ok", "1");
     }
     if (req.http.X-Tessera-Debug == "test-debug-token-0123456789") {
-        set req.http.X-Tessera-Debug-Ok = "1";
-    }
-    if (local.socket == "inner" && req.http.X-Tessera-Inner-Secret == "test-purge-secret-0123456789") {
-        set req.http.X-Tessera-Inner-Ok = "1";
+        var.set("tessera_debug_ok", "1");
     }
 }
 
