@@ -8,6 +8,11 @@
 // from round to round, with the same settings and headers for every side. The goal stated by the issue:
 // tierOn/static throughput >= 0.90 (median of the per-round ratios).
 //
+// Alongside, the CPU each side's varnishd worker spends per request (/proc, support/process-cpu.ts), and the
+// cost ratio static/tierOn of it: a view of the tier's price that the machine's outside load moves less
+// than requests/s. The tier-on stack's varnishd serves both its listen addresses (front and inner), so its
+// figure is the whole cost of a page hit.
+//
 // Compression is the same on every side. wrk sends no Accept-Encoding of its own, and Tessera stores pages
 // gzipped (policy.vcl) while the builtin VCL would store the origin's plain bytes: measured that way, the tier
 // would gunzip on every request and the static object would not. So the static origin serves the tier's own
@@ -19,9 +24,10 @@ import { gunzipSync } from 'node:zlib'
 import { type Counters, delta, settledCounters } from '../support/edge-counters.js'
 import type { Scenario } from '../support/scenario.js'
 import { type BenchStack, withBenchStack } from '../support/stack.js'
+import { varnishdWorkerCpuClock } from '../support/process-cpu.js'
 import { startStaticEdge } from '../support/static-edge.js'
 import { median } from '../support/stats.js'
-import { fetchBytes, fragmentsOf, perRound, runInRounds, sideBySideSettings, sideLine, warmArticlePage } from '../support/compare.js'
+import { fetchBytes, fragmentsOf, perRound, runInRounds, type SideRun, sideBySideSettings, sideLine, warmArticlePage } from '../support/compare.js'
 
 type SideName = 'static' | 'tierOn' | 'tierOff'
 
@@ -96,6 +102,9 @@ function edgeWork(d: Counters): { clientRequests: number; cacheHits: number; cac
   return { clientRequests: d['MAIN.client_req'] ?? 0, cacheHits: d['MAIN.cache_hit'] ?? 0, cacheMisses: d['MAIN.cache_miss'] ?? 0, esiRequests: d['MAIN.esi_req'] ?? 0 }
 }
 
+/** Microseconds of varnishd worker CPU per request wrk completed, in one run (every side here has a CPU clock). */
+const cpuUsPerRequest = (run: SideRun): number => (run.cpuSec! * 1e6) / run.requests
+
 export const pageTier: Scenario = {
   name: 'page-tier',
   description:
@@ -123,9 +132,14 @@ export const pageTier: Scenario = {
           if (before.tierOn.tier !== 'page' || before.tierOn.cache !== 'hit') throw new Error(`tier on: ${urls.tierOn} is not a page-tier hit: ${JSON.stringify(before.tierOn)}`)
           if (before.tierOff.tier !== 'none' || before.tierOff.cache !== 'hit') throw new Error(`tier off: ${urls.tierOff} is not a plain (shell) hit: ${JSON.stringify(before.tierOff)}`)
           const countersBefore = { tierOn: await settledCounters(on.edges[0]), tierOff: await settledCounters(off.edges[0]) }
+          const cpu = {
+            static: await varnishdWorkerCpuClock(staticEdge.varnishd),
+            tierOn: await varnishdWorkerCpuClock(on.edges[0].varnishd),
+            tierOff: await varnishdWorkerCpuClock(off.edges[0].varnishd),
+          }
 
           const { sides, runs } = await runInRounds<SideName>(
-            [['static', urls.static], ['tierOn', urls.tierOn], ['tierOff', urls.tierOff]],
+            [['static', urls.static, cpu.static], ['tierOn', urls.tierOn, cpu.tierOn], ['tierOff', urls.tierOff, cpu.tierOff]],
             { rounds, seconds, connections, warmupSeconds, headers: encoding.headers },
           )
 
@@ -140,6 +154,15 @@ export const pageTier: Scenario = {
             tierOffOverStaticThroughput: perRound(runs, (r) => r.tierOff.requestsPerSec / r.static.requestsPerSec),
             tierOnOverStaticP99: perRound(runs, (r) => r.tierOn.latencyMs.p99 / r.static.latencyMs.p99),
             tierOffOverTierOnP99: perRound(runs, (r) => r.tierOff.latencyMs.p99 / r.tierOn.latencyMs.p99),
+          }
+          const varnishdCpu = {
+            usPerRequest: {
+              static: perRound(runs, (r) => cpuUsPerRequest(r.static)),
+              tierOn: perRound(runs, (r) => cpuUsPerRequest(r.tierOn)),
+              tierOff: perRound(runs, (r) => cpuUsPerRequest(r.tierOff)),
+            },
+            // 1.0: a page-tier hit costs varnishd as much CPU as the static object.
+            staticOverTierOnCost: perRound(runs, (r) => cpuUsPerRequest(r.static) / cpuUsPerRequest(r.tierOn)),
           }
           // Judged on the unrounded ratios (0.895 would print as 0.9).
           const exact = runs.map((r) => r.tierOn.requestsPerSec / r.static.requestsPerSec)
@@ -160,6 +183,7 @@ export const pageTier: Scenario = {
               tierOff: sides.tierOff,
               ratio,
               goal,
+              varnishdCpu,
               edgeWorkDuringRuns: work,
               runs,
             },
@@ -172,6 +196,8 @@ export const pageTier: Scenario = {
               sideLine('(c) tier off (ESI):', sides.tierOff),
               `tierOn/static throughput: ${ratio.tierOnOverStaticThroughput.median} (per round: ${perRoundList(ratio.tierOnOverStaticThroughput)}); goal >= ${GOAL}: ${goal.met ? 'met' : 'NOT met'} (${goal.measured}; ${goal.roundsMeeting} of ${rounds} rounds at or above it)`,
               `tierOn/tierOff throughput: ${ratio.tierOnOverTierOffThroughput.median}x (per round: ${perRoundList(ratio.tierOnOverTierOffThroughput)}); tierOff/static: ${ratio.tierOffOverStaticThroughput.median}`,
+              `varnishd CPU per request: static ${varnishdCpu.usPerRequest.static.median} µs, tier on ${varnishdCpu.usPerRequest.tierOn.median} µs, tier off ${varnishdCpu.usPerRequest.tierOff.median} µs (per round: ${perRoundList(varnishdCpu.usPerRequest.static)}; ${perRoundList(varnishdCpu.usPerRequest.tierOn)}; ${perRoundList(varnishdCpu.usPerRequest.tierOff)})`,
+              `cost ratio static/tierOn (varnishd CPU per request; 1.0 = the tier's page costs what the static object does): ${varnishdCpu.staticOverTierOnCost.median} (per round: ${perRoundList(varnishdCpu.staticOverTierOnCost)})`,
               `p99 tierOn/static: ${ratio.tierOnOverStaticP99.median}x (per round: ${perRoundList(ratio.tierOnOverStaticP99)}); tierOff/tierOn: ${ratio.tierOffOverTierOnP99.median}x (per round: ${perRoundList(ratio.tierOffOverTierOnP99)})`,
               `edge work during the runs: tier on ${work.tierOn.clientRequests} requests, ${work.tierOn.esiRequests} ESI sub-requests, ${work.tierOn.cacheMisses} misses; tier off ${work.tierOff.clientRequests} requests, ${work.tierOff.esiRequests} ESI sub-requests, ${work.tierOff.cacheMisses} misses`,
               `medians of ${rounds} rounds x ${seconds} s, ${connections} connections, wrk -t1, order rotating per round`,

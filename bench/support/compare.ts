@@ -53,7 +53,13 @@ export interface RoundOptions {
   headers?: Record<string, string>
 }
 
-export type Round<N extends string> = { round: number; order: string } & Record<N, WrkResult>
+/** A side: its name, its URL and, optionally, a clock of CPU seconds (say its varnishd's) read around each run. */
+export type Target<N extends string> = readonly [name: N, url: string, cpuSeconds?: () => number]
+
+/** One recorded wrk run of a side, with the CPU seconds its clock advanced meanwhile when it has one. */
+export type SideRun = WrkResult & { cpuSec?: number }
+
+export type Round<N extends string> = { round: number; order: string } & Record<N, SideRun>
 
 export interface RoundsResult<N extends string> {
   /** Medians over rounds, per side. */
@@ -65,16 +71,20 @@ export interface RoundsResult<N extends string> {
  * wrk against N URLs: an unrecorded warm-up of each, then `rounds` rounds, each running every side once,
  * `seconds` long at `connections` connections (wrk -t1), 0.5 s apart. The order rotates by one from round to
  * round (A/B/C, B/C/A, C/A/B, ...; for two sides A/B, B/A, ...), so no side always runs first or after the same one.
+ * A side with a CPU clock gets the CPU seconds it advanced during each recorded run (`cpuSec`).
  */
-export async function runInRounds<N extends string>(targets: ReadonlyArray<readonly [N, string]>, options: RoundOptions): Promise<RoundsResult<N>> {
+export async function runInRounds<N extends string>(targets: ReadonlyArray<Target<N>>, options: RoundOptions): Promise<RoundsResult<N>> {
   const wrk = (url: string, seconds: number) => runWrk({ url, connections: options.connections, seconds, headers: options.headers })
   for (const [, url] of targets) await wrk(url, options.warmupSeconds)
   const runs: Array<Round<N>> = []
   for (let r = 0; r < options.rounds; r++) {
     const order = targets.map((_, i) => targets[(i + r) % targets.length])
-    const result = {} as Record<N, WrkResult>
-    for (const [name, url] of order) {
-      result[name] = await wrk(url, options.seconds)
+    const result = {} as Record<N, SideRun>
+    for (const [name, url, cpuSeconds] of order) {
+      const cpuBefore = cpuSeconds?.() ?? 0
+      const run = await wrk(url, options.seconds)
+      // To the millisecond: finer than /proc's 10 ms ticks, without the float noise of the difference.
+      result[name] = cpuSeconds ? { ...run, cpuSec: Math.round((cpuSeconds() - cpuBefore) * 1000) / 1000 } : run
       await sleep(500)
     }
     runs.push({ round: r + 1, order: order.map(([n]) => n).join('/'), ...result })
@@ -84,7 +94,7 @@ export async function runInRounds<N extends string>(targets: ReadonlyArray<reado
 }
 
 /** A figure computed from each round's runs (they shared the machine's mood), rounded, and its median over rounds. */
-export function perRound<N extends string>(runs: ReadonlyArray<Round<N>>, figure: (run: Record<N, WrkResult>) => number): { median: number; rounds: number[] } {
+export function perRound<N extends string>(runs: ReadonlyArray<Round<N>>, figure: (run: Record<N, SideRun>) => number): { median: number; rounds: number[] } {
   const rounds = runs.map((run) => round(figure(run)))
   return { median: round(median(rounds)), rounds }
 }

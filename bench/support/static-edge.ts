@@ -38,6 +38,8 @@ function settingsOf(edge: EdgeNode): { storageMb: number; params: Record<string,
 export interface StaticEdge {
   /** The object's URL, warm (a cache hit) on the second varnishd. */
   url: string
+  /** The second varnishd (page-tier reads its worker's CPU time). */
+  varnishd: RunningVarnishd
   stop(): Promise<void>
 }
 
@@ -75,7 +77,7 @@ export async function startStaticEdge(edge: EdgeNode, object: { pagePath: string
     const warm = await fetchPage(url)
     // A hit's X-Varnish names two requests: this one and the one that fetched the object.
     if (!/^\d+ \d+$/.test(warm.headers.get('x-varnish') ?? '')) throw new Error(`${url} is not a cache hit on the second request`)
-    return { url, stop }
+    return { url, varnishd, stop }
   } catch (err) {
     await stop()
     throw err

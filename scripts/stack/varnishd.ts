@@ -42,6 +42,7 @@ export interface StartVarnishdOptions {
 }
 
 export interface RunningVarnishd {
+  /** The manager's pid. */
   pid: number
   workDir: string
   /** The jail varnishd runs with: `unix` (drops to varnish/vcache) or `none`. */
@@ -50,6 +51,11 @@ export interface RunningVarnishd {
   stop(): Promise<void>
   /** Resolves with the manager's exit code (null when it died from a signal). */
   exited: Promise<number | null>
+  /**
+   * The pid of the cache process, the manager's child `cache-main`, which serves every request. Looked up on
+   * each call: the manager starts a new one if it dies.
+   */
+  workerPid(): Promise<number>
 }
 
 // ------------------------------------------------------------------------------------------------ jail
@@ -170,6 +176,14 @@ async function descendantsOf(pid: number): Promise<number[]> {
 async function cmdlineOf(pid: number): Promise<string | undefined> {
   try {
     return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ')
+  } catch {
+    return undefined
+  }
+}
+
+async function commOf(pid: number): Promise<string | undefined> {
+  try {
+    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trimEnd()
   } catch {
     return undefined
   }
@@ -329,6 +343,10 @@ export async function startVarnishd(opts: StartVarnishdOptions): Promise<Running
     args,
     exited,
     stop: () => (stopping ??= killAll()),
+    async workerPid() {
+      for (const c of await descendantsOf(pid)) if ((await commOf(c)) === 'cache-main') return c
+      throw new Error(`varnishd ${workDir} (manager pid ${pid}) has no cache-main process`)
+    },
   }
 }
 
