@@ -27,7 +27,13 @@ const FETCHES: readonly string[] = ['fetch', 'bgfetch']
  * <status>[ <ms>]"; undefined for anything else (another VCL_Log record, a malformed line).
  */
 export function parseRecord(line: string): TrafficRecord | undefined {
-  const m = /^\s*\d+\s+VCL_Log\s+([cb])\s+tessera-stats: (fragment|page|fallback) ([a-z]+) ([a-z]+) (\d{3})(?: (\d+(?:\.\d+)?))?\s*$/.exec(line)
+  const prefix = /^\s*\d+\s+VCL_Log\s+/.exec(line)
+  return prefix ? parseRecordAfterTag(line.slice(prefix[0].length)) : undefined
+}
+
+/** The same line from its side letter on (without "<vxid> VCL_Log "): "<c|b> tessera-stats: ...". */
+export function parseRecordAfterTag(sideAndRecord: string): TrafficRecord | undefined {
+  const m = /^([cb])\s+tessera-stats: (fragment|page|fallback) ([a-z]+) ([a-z]+) (\d{3})(?: (\d+(?:\.\d+)?))?\s*$/.exec(sideAndRecord)
   if (!m) return undefined
   const [, side, group, tagged, what, rawStatus, rawMs] = m as unknown as [string, 'c' | 'b', Group, string, string, string, string | undefined]
   if (!(side === 'c' ? DELIVERIES : FETCHES).includes(what)) return undefined
@@ -100,24 +106,26 @@ export class EdgeStats {
     private readonly now: () => number = Date.now,
   ) {}
 
-  add(record: TrafficRecord): void {
+  /** `count` identical records at once (the log reader counts a chunk's identical deliveries). */
+  add(record: TrafficRecord, count = 1): void {
     const kind = `${record.group}:${record.name}`
     if (record.what === 'fetch' || record.what === 'bgfetch') {
-      this.count(kind, 'originFetches')
-      if (record.status >= 500) this.count(kind, 'originErrors')
+      this.count(kind, 'originFetches', count)
+      if (record.status >= 500) this.count(kind, 'originErrors', count)
       if (record.ms !== undefined) {
         const samples = this.fetchTimes.get(kind) ?? []
-        samples.push({ at: this.now(), ms: record.ms })
-        if (samples.length > FETCH_SAMPLES) samples.shift()
+        const at = this.now()
+        for (let i = 0; i < count; i++) samples.push({ at, ms: record.ms })
+        while (samples.length > FETCH_SAMPLES) samples.shift()
         this.fetchTimes.set(kind, samples)
       }
     } else {
-      this.count(kind, FIELD[record.what])
+      this.count(kind, FIELD[record.what], count)
     }
   }
 
   addPurge(group: Group, name: string): void {
-    this.count(`${group}:${name}`, 'purgesReceived')
+    this.count(`${group}:${name}`, 'purgesReceived', 1)
   }
 
   snapshot(): EdgeTraffic {
@@ -146,9 +154,9 @@ export class EdgeStats {
     return out
   }
 
-  private count(kind: string, field: keyof Counts): void {
+  private count(kind: string, field: keyof Counts, n: number): void {
     const total = this.totals.get(kind) ?? zero()
-    total[field]++
+    total[field] += n
     this.totals.set(kind, total)
     const second = Math.floor(this.now() / 1000)
     let bucket = this.buckets.get(second)
@@ -158,7 +166,7 @@ export class EdgeStats {
       for (const old of this.buckets.keys()) if (old < second - this.windowSeconds) this.buckets.delete(old)
     }
     const c = bucket.get(kind) ?? zero()
-    c[field]++
+    c[field] += n
     bucket.set(kind, c)
   }
 }

@@ -12,13 +12,13 @@
 //   could touch, whether or not that kind had an object cached at the time.
 // - counters: `varnishstat -n <work dir> -j`, read on each request (objects in cache, requests per backend).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { Counter, Histogram } from 'prom-client'
+import { Counter, Histogram, type Registry } from 'prom-client'
 import { Forbidden } from '../fragments/kit/errors.js'
 import { urlsAffectedBy } from '../fragments/kit/key-index.js'
 import { metricsOf } from '../fragments/kit/metrics.js'
 import { requireBearer } from '../fragments/kit/service.js'
 import type { PurgeApiDeps } from './app.js'
-import { EdgeLogReader, readCounters } from './edge-log-reader.js'
+import { EdgeLogReader, readCounters, type RecordSink } from './edge-log-reader.js'
 import { EdgeStats, type Group, kindOfUrl, type TrafficRecord } from './edge-stats.js'
 import { addPurgeMetrics } from './purge-metrics.js'
 import type { PurgeTarget } from './purger.js'
@@ -32,19 +32,7 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
   const { purger } = deps
   addPurgeMetrics(registry, purger)
 
-  const requests = new Counter({
-    name: 'tessera_edge_requests_total',
-    help: 'Deliveries at each edge node (ESI includes each count), by fragment or page type and cache result',
-    labelNames: ['node', 'group', 'name', 'cache'] as const,
-    registers: [registry],
-  })
-  const fetchTime = new Histogram({
-    name: 'tessera_edge_origin_fetch_seconds',
-    help: 'Origin fetches by each edge node (background refreshes included): time to the response headers',
-    labelNames: ['node', 'group', 'name'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  })
+  const trafficMetrics = edgeTrafficMetrics(registry)
   const purgesReceived = new Counter({
     name: 'tessera_edge_purges_received_total',
     help: 'Acknowledged purges sent to each edge node that could touch objects of this fragment or page type',
@@ -55,15 +43,7 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
   const edges = purger.nodes.map((node, i) => {
     const stats = new EdgeStats()
     const workDir = deps.edgeWorkDirs?.[i]
-    const record = (r: TrafficRecord) => {
-      stats.add(r)
-      if (r.what === 'fetch' || r.what === 'bgfetch') {
-        if (r.ms !== undefined) fetchTime.observe({ node, group: r.group, name: r.name }, r.ms / 1000)
-      } else {
-        requests.inc({ node, group: r.group, name: r.name, cache: r.what })
-      }
-    }
-    const reader = workDir ? new EdgeLogReader(workDir, record, app.log) : undefined
+    const reader = workDir ? new EdgeLogReader(workDir, tallyRecords(node, stats, trafficMetrics), app.log) : undefined
     return { node, workDir, stats, reader }
   })
   app.addHook('onReady', async () => {
@@ -126,6 +106,40 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
       ),
     }
   })
+}
+
+export type EdgeTrafficMetrics = ReturnType<typeof edgeTrafficMetrics>
+
+/** Deliveries and origin fetches at the edge nodes, as Prometheus metrics in `registry`. */
+export function edgeTrafficMetrics(registry: Registry) {
+  return {
+    requests: new Counter({
+      name: 'tessera_edge_requests_total',
+      help: 'Deliveries at each edge node (ESI includes each count), by fragment or page type and cache result',
+      labelNames: ['node', 'group', 'name', 'cache'] as const,
+      registers: [registry],
+    }),
+    fetchTime: new Histogram({
+      name: 'tessera_edge_origin_fetch_seconds',
+      help: 'Origin fetches by each edge node (background refreshes included): time to the response headers',
+      labelNames: ['node', 'group', 'name'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+  }
+}
+
+/** Where one node's records go: its EdgeStats and the metrics, `count` identical records at once. */
+export function tallyRecords(node: string, stats: EdgeStats, metrics: EdgeTrafficMetrics): RecordSink {
+  return (r: TrafficRecord, count: number) => {
+    stats.add(r, count)
+    if (r.what === 'fetch' || r.what === 'bgfetch') {
+      if (r.ms === undefined) return
+      for (let i = 0; i < count; i++) metrics.fetchTime.observe({ node, group: r.group, name: r.name }, r.ms / 1000)
+    } else {
+      metrics.requests.inc({ node, group: r.group, name: r.name, cache: r.what }, count)
+    }
+  }
 }
 
 /** Ops only (TESSERA_OPS_TOKEN), the rule of the other ops routes (/policies): an editor's token gets 403. */
