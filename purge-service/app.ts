@@ -14,7 +14,7 @@ import { registerPolicyRoutes } from './policy-api.js'
 import type { Purger } from './purger.js'
 import { parsePurgeRequest } from './request.js'
 import { registerStatsRoutes } from './stats-api.js'
-import { banExpressionForIncludes, banExpressionForUrl, banTokens, InvalidBan, VarnishCli } from './varnish-cli.js'
+import { banExpressionForPageTier, banExpressionForUrl, banTokens, InvalidBan, VarnishCli } from './varnish-cli.js'
 import { warm } from './warmup.js'
 
 export interface PurgeApiDeps {
@@ -105,8 +105,8 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     if (fields.length !== 1 || (fields[0] !== 'prefix' && fields[0] !== 'regex')) throw new InvalidInput('body', 'must be exactly one of {"prefix": "/path/"} or {"regex": "..."}')
     const kind = fields[0] as 'prefix' | 'regex'
     const expression = banExpressionForUrl(kind, body[kind] as string)
-    // Assembled pages that include a banned URL go too (rule 1 of the page tier, varnish/tier.vcl).
-    const pageTierExpression = banExpressionForIncludes(kind, body[kind] as string)
+    // The page tier's copies at a banned URL or including one go too (rule 1 of the page tier, varnish/tier.vcl).
+    const pageTierExpression = banExpressionForPageTier(kind, body[kind] as string)
     banTokens(expression) // refuses here, as a 400, what varnishd's CLI could not carry
     banTokens(pageTierExpression)
     const secret = await readFile(deps.adminSecretFile)

@@ -112,7 +112,7 @@ export const openApiDocument = {
     },
     '/bans': {
       post: {
-        summary: 'Ban by URL prefix or regex on every node, through the Varnish admin CLI; a second ban (pageTierExpression) takes the assembled pages that include a banned URL',
+        summary: 'Ban by URL prefix or regex on every node, through the Varnish admin CLI; a second ban (pageTierExpression) takes the page tier copies of assembled pages at a banned URL or including one',
         requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [{ type: 'object', required: ['prefix'], properties: { prefix: { type: 'string' } } }, { type: 'object', required: ['regex'], properties: { regex: { type: 'string' } } }] } } } },
         responses: responses({ '200': { description: 'Every node took the ban' }, '502': { description: 'Some node did not; see nodes' } }),
       },

@@ -715,14 +715,19 @@ export function banExpressionForUrl(kind: 'prefix' | 'regex', value: string): st
 }
 
 /**
- * The ban that goes with a URL ban: the page tier's assembled pages that include a banned URL (varnish/tier.vcl
- * keeps a page's include URLs, space-separated, in X-Tessera-Includes). The URL ban's anchors are moved to the
- * list's separators: `^` at the start becomes `(^|\s)`, `$` at the end `(\s|$)`.
+ * The ban that goes with a URL ban, for the page tier's copies of assembled pages (varnish/tier.vcl, marked by
+ * X-Tessera-Assembly). A copy carries no x-url: its surrogate keys (one xkey line) name its own URL
+ * (page-url:<URL>) and each include's (inc:<URL>), "," written %2C, so the URL ban's pattern is applied to those
+ * keys: `^` at its start becomes the start of such a key, `$` at its end the key's end, and an unanchored pattern
+ * may match anywhere in a key's URL. (A regex whose `.` runs across keys bans more copies than it names, never
+ * fewer: a banned copy is only assembled again.)
  */
-export function banExpressionForIncludes(kind: 'prefix' | 'regex', value: string): string {
+export function banExpressionForPageTier(kind: 'prefix' | 'regex', value: string): string {
   const urlBan = banExpressionForUrl(kind, value) // validates
   let pattern = urlBan.slice('obj.http.x-url ~ '.length)
-  if (pattern.startsWith('^')) pattern = `(^|\\s)${pattern.slice(1)}`
+  if (kind === 'prefix') pattern = pattern.replaceAll(',', '%2C')
+  const keyStart = '(^|\\s)(page-url|inc):'
+  pattern = pattern.startsWith('^') ? `${keyStart}${pattern.slice(1)}` : `${keyStart}\\S*${pattern}`
   if (pattern.endsWith('$') && !pattern.endsWith('\\$')) pattern = `${pattern.slice(0, -1)}(\\s|$)`
-  return `obj.http.X-Tessera-Tier == page && obj.http.X-Tessera-Includes ~ ${pattern}`
+  return `obj.http.X-Tessera-Assembly ~ ^asm: && obj.http.xkey ~ ${pattern}`
 }

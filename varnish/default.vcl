@@ -25,7 +25,7 @@ include "tier.vcl";
 
 sub vcl_recv {
     call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
-    call tessera_tier_front_recv;  # a reader's page: the shortest route, to the page tier's copy (returns)
+    call tessera_tier_front_recv;  # a reader's page: the page tier's mark; a plain read takes a short route (returns)
     call tessera_request_id_recv;  # one X-Request-Id for a page and its includes
     call tessera_normalize_recv;   # methods, Host, query order, cookies
     call tessera_stale_recv;       # second pass after vcl_hit found a copy too stale to serve
@@ -61,13 +61,12 @@ sub vcl_pass {
     call tessera_fetch_context;
 }
 
-# What the backend side needs to know of the request. The client side keeps its state in task variables
-# (vmod var), which a client cannot send and a fetch cannot read: these headers carry it into the fetch,
-# and are written only when there is one (a cached page is served without them).
+# What the backend side needs to know of the request, written only when there is a fetch (a cached page is
+# served without them). The client side keeps its flags in task variables (vmod var), which a client cannot
+# send and a fetch cannot read.
 sub tessera_fetch_context {
-    call tessera_stale_fetch_context;   # X-Tessera-Fresh-Only: a failed fetch keeps the stale copy
-    call tessera_tier_fetch_context;    # X-Tessera-Tier: an assembled page from the inner socket
-    call tessera_stats_fetch_context;   # X-Tessera-Stats: what the fetch is for, for its stats record
+    call tessera_stale_fetch_context;        # X-Tessera-Fresh-Only: a failed fetch keeps the stale copy
+    call tessera_request_id_recv;            # X-Request-Id (tier.vcl's short route leaves it to here)
 }
 
 sub vcl_backend_fetch {

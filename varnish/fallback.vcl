@@ -19,7 +19,7 @@ sub tessera_fallback_deliver {
         return (restart);
     }
     # (The page tier checks the body while it assembles, tier.vcl; a cached assembled page has one.)
-    if (req.esi_level == 0 && var.get("tessera_tier") != "page" && local.socket != "inner" && resp.status == 200
+    if (req.esi_level == 0 && req.http.X-Tessera-Tier != "page" && local.socket != "inner" && resp.status == 200
         && req.url ~ "^/articles/" && var.get("tessera_body_checked") != "1"
         && !std.healthy(tessera_article) && resp.http.xkey ~ "(^|[ ,])article:[a-z0-9-]+") {
         var.set("tessera_body_checked", "1");

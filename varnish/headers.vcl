@@ -20,8 +20,10 @@ sub tessera_headers_deliver {
             set resp.http.X-Tessera-Origin-Cache-Control = resp.http.Cache-Control;
             std.collect(resp.http.xkey, " ");   # every key on one line (an assembled page has many lines)
             if (resp.http.X-Tessera-Assembly) {
-                # a page-tier copy (tier.vcl): "asm:<id> checked=<ms> sie=<s>"
+                # a page-tier copy (tier.vcl): "asm:<id> checked=<ms> swr=<s> sie=<s>"
+                set resp.http.X-Tessera-Tier = "page";
                 set resp.http.X-Tessera-Assembled-At = regsub(resp.http.X-Tessera-Assembly, "^.* checked=([0-9.]+).*$", "\1");
+                set resp.http.X-Tessera-Grace = regsub(resp.http.X-Tessera-Assembly, "^.* swr=([0-9.]+).*$", "\1");
                 set resp.http.X-Tessera-Keep = regsub(resp.http.X-Tessera-Assembly, "^.* sie=([0-9.]+).*$", "\1");
             }
             call tessera_headers_revalidate;
@@ -56,18 +58,18 @@ sub tessera_headers_revalidate {
     set resp.http.Cache-Control = "public, max-age=0, must-revalidate";
 }
 
+# A page-tier copy (tier.vcl) is stored with the browser policy already in place.
+sub tessera_headers_stored_revalidate {
+    set beresp.http.Cache-Control = "public, max-age=0, must-revalidate";
+}
+
 # A cached page-tier copy (tier.vcl), the hottest delivery there is: it carries exactly these internal headers
-# (tier.vcl keeps nothing else of its parts), and each unset scans every header.
+# (tier.vcl keeps nothing else of its parts, each unset scans every header) and its browser policy.
 sub tessera_headers_page_copy_deliver {
     unset resp.http.xkey;
-    unset resp.http.x-url;
-    unset resp.http.X-Tessera-Includes;
-    unset resp.http.X-Tessera-Tier;
-    unset resp.http.X-Tessera-Swr;
     unset resp.http.X-Tessera-Assembly;
     unset resp.http.X-Varnish;
     unset resp.http.Via;
-    call tessera_headers_revalidate;
 }
 
 sub tessera_headers_synth {

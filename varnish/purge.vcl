@@ -71,7 +71,7 @@ sub tessera_purge_deliver {
             var.set("tessera_fill_key", resp.http.X-Tessera-Fill-Key);
             var.set("tessera_fill_checked", resp.http.X-Tessera-Fill-Checked);
         } elsif (resp.http.X-Tessera-Assembly) {
-            # an assembled page (tier.vcl): "asm:<id> checked=<ms> sie=<s>"
+            # an assembled page (tier.vcl): "asm:<id> checked=<ms> swr=<s> sie=<s>"
             var.set("tessera_fill_key", regsub(resp.http.X-Tessera-Assembly, "^(asm:[0-9]+) .*$", "\1"));
             var.set("tessera_fill_checked", regsub(resp.http.X-Tessera-Assembly, "^.* checked=([0-9.]+).*$", "\1"));
         }

@@ -5,6 +5,8 @@
 # - ESI sub-requests get a copy of the client's ORIGINAL headers (what vcl_recv set at level 0 is not passed
 #   on), so they take the id from the top request (req_top).
 # - Readers get it back on every page (the origin's own header on a cached object would name its first reader).
+# - tier.vcl's short route for a page read does not make it in vcl_recv: it is made when the page is fetched
+#   (default.vcl's tessera_fetch_context calls tessera_request_id_recv) or delivered, the same id either way.
 
 sub tessera_request_id_recv {
     if (req.esi_level > 0) {
@@ -16,6 +18,10 @@ sub tessera_request_id_recv {
 
 sub tessera_request_id_response {
     if (req.esi_level == 0) {
-        set resp.http.X-Request-Id = req.http.X-Request-Id;
+        if (!req.http.X-Request-Id || req.http.X-Request-Id !~ "^[A-Za-z0-9._:-]{1,128}$") {
+            set resp.http.X-Request-Id = req.xid;   # (the common case: no id from the client, nothing to match)
+        } else {
+            set resp.http.X-Request-Id = req.http.X-Request-Id;
+        }
     }
 }

@@ -19,8 +19,10 @@ sub tessera_stale_recv {
 }
 
 sub tessera_stale_hit {
+    # (A page-tier copy keeps its window in X-Tessera-Assembly, tier.vcl.)
     if (obj.ttl < 0s && var.get("tessera_stale_ok") != "1" && std.healthy(req.backend_hint)
-        && obj.ttl + std.duration(obj.http.X-Tessera-Swr + "s", 0s) <= 0s) {
+        && obj.ttl + std.duration(obj.http.X-Tessera-Swr + "s",
+                                  std.duration(regsub(obj.http.X-Tessera-Assembly, "^.* swr=([0-9.]+).*$", "\1s"), 0s)) <= 0s) {
         var.set("tessera_fresh_only", "1");
         return (restart);
     }

@@ -14,22 +14,23 @@ sub tessera_stats_recv {
     if (req.url !~ "^/fragments/") {
         call tessera_stats_page_recv;
     } elsif (req.url ~ "^/fragments/[a-z]+/_fallback") {
-        var.set("tessera_stats_for", "fallback " + regsub(req.url, "^/fragments/([a-z]+)/.*$", "\1"));
+        set req.http.X-Tessera-Stats = "fallback " + regsub(req.url, "^/fragments/([a-z]+)/.*$", "\1");
     } else {
-        var.set("tessera_stats_for", "fragment " + regsub(req.url, "^/fragments/([a-z]+).*$", "\1"));
+        set req.http.X-Tessera-Stats = "fragment " + regsub(req.url, "^/fragments/([a-z]+).*$", "\1");
     }
 }
 
-# A page's type, from its URL (also called by tier.vcl's shortest route for a page).
+# A page's type, from its URL (also called by tier.vcl's short route for a page). (X-Tessera-Stats is written for
+# every request, so a client's own copy never counts; the fetch reads it too.)
 sub tessera_stats_page_recv {
     if (req.url ~ "^/articles/") {
-        var.set("tessera_stats_for", "page article");
+        set req.http.X-Tessera-Stats = "page article";
     } elsif (req.url ~ "^/(\?|$)") {
-        var.set("tessera_stats_for", "page home");
+        set req.http.X-Tessera-Stats = "page home";
     } elsif (req.url ~ "^/sections/") {
-        var.set("tessera_stats_for", "page section");
+        set req.http.X-Tessera-Stats = "page section";
     } else {
-        var.set("tessera_stats_for", "page other");
+        set req.http.X-Tessera-Stats = "page other";
     }
 }
 
@@ -37,23 +38,23 @@ sub tessera_stats_deliver {
     # The page tier (tier.vcl): the front logs the page, the inner each include its ESI pass inserts (its shell
     # and the look-ups before the ESI pass are not logged: varnishncsa does not show restarted requests). An
     # include the assembly's look-up fetched is a miss, as it would be without the tier.
-    if (str.count(var.get("tessera_stats_for")) > 0 && !(local.socket == "inner" && req.esi_level == 0)) {
+    if (req.http.X-Tessera-Stats && !(local.socket == "inner" && req.esi_level == 0)) {
         if (req.is_hitmiss || req.is_hitpass) {
-            std.log("tessera-stats: " + var.get("tessera_stats_for") + " pass " + resp.status);
+            std.log("tessera-stats: " + req.http.X-Tessera-Stats + " pass " + resp.status);
         } elsif (obj.hits == 0 || (local.socket == "inner" && req_top.http.X-Tessera-Asm-Start
                  && std.time2real(now - obj.age, 0.0) >= std.real(req_top.http.X-Tessera-Asm-Start, 0.0) - 0.001)) {
-            std.log("tessera-stats: " + var.get("tessera_stats_for") + " miss " + resp.status);
+            std.log("tessera-stats: " + req.http.X-Tessera-Stats + " miss " + resp.status);
         } elsif (obj.ttl < 0s) {
-            std.log("tessera-stats: " + var.get("tessera_stats_for") + " grace " + resp.status);
+            std.log("tessera-stats: " + req.http.X-Tessera-Stats + " grace " + resp.status);
         } else {
-            std.log("tessera-stats: " + var.get("tessera_stats_for") + " hit " + resp.status);
+            call tessera_stats_hit_deliver;
         }
     }
 }
 
-# Before a fetch (default.vcl): the fetch logs its own record, and only has the request's headers to go by.
-sub tessera_stats_fetch_context {
-    set req.http.X-Tessera-Stats = var.get("tessera_stats_for");
+# A fresh hit (also called by tier.vcl's short route, which knows it has one).
+sub tessera_stats_hit_deliver {
+    std.log("tessera-stats: " + req.http.X-Tessera-Stats + " hit " + resp.status);
 }
 
 sub tessera_stats_backend_fetch {

@@ -30,27 +30,31 @@
 # subs would do for such a request, no more (each step names the sub it stands for), and leave everything else
 # (restarts, queries, purges, the inner socket, debug views, misses and stale copies) to the general route.
 
+# X-Tessera-Tier: page marks a reader's page at the front for the rest of the VCL (the hash, the fetch, the
+# delivery). It is written or removed here for every request (tessera_site_page_tier_recv: written when the
+# tier is on, TESSERA_PAGE_TIER), so a client's own copy never counts.
 sub tessera_tier_front_recv {
-    # normalize.vcl: a GET/HEAD of a path of at most 8192 characters, no query (nothing to sort), with a Host
-    # (or not HTTP/1.1); routing.vcl: not /fragments/ or /metrics (a page, the layout's).
-    if (var.get("tessera_page_tier") == "on" && req.restarts == 0 && req.esi_level == 0 && local.socket != "inner"
-        && (req.method == "GET" || req.method == "HEAD") && req.url ~ "^/(?!fragments/|metrics(\?|$))[^?]{0,8191}$"
-        && (req.http.Host || req.proto != "HTTP/1.1")) {
-        call tessera_request_id_recv;
-        call tessera_stats_page_recv;
-        var.set("tessera_tier", "page");
-        call tessera_site_page_tier_backend;
-        return (hash);
+    if (req.esi_level > 0 || local.socket == "inner" || req.method == "PURGE" || req.url ~ "^/fragments/") {
+        unset req.http.X-Tessera-Tier;   # (on the inner socket: the front's copy)
+    } else {
+        call tessera_site_page_tier_recv;
+        # normalize.vcl: a GET/HEAD of a path of at most 8192 characters, no query (nothing to sort), with a Host
+        # (or not HTTP/1.1); routing.vcl: not /metrics; stale.vcl: not a restart.
+        if (req.http.X-Tessera-Tier == "page" && req.restarts == 0 && (req.method == "GET" || req.method == "HEAD")
+            && req.url ~ "^/(?!metrics(\?|$))[^?]{0,8191}$" && (req.http.Host || req.proto != "HTTP/1.1")) {
+            call tessera_stats_page_recv;
+            call tessera_site_page_tier_backend;
+            return (hash);   # (request-id.vcl: the id is made when the page is fetched or delivered)
+        }
     }
 }
 
 sub tessera_tier_front_deliver {
     # A fresh page-tier copy, not fetched for this request (purge.vcl's second look is for the request that
-    # fetched it), with no debug view (headers.vcl): fallback.vcl and the inner's subs have nothing to do.
-    if (var.get("tessera_tier") == "page" && obj.hits > 0 && obj.ttl > 0s && resp.status < 500
-        && var.get("tessera_debug_ok") != "1") {
+    # fetched it), with no debug token (headers.vcl): fallback.vcl and the inner's subs have nothing to do.
+    if (req.http.X-Tessera-Tier == "page" && obj.hits > 0 && obj.ttl > 0s && resp.status < 500 && !req.http.X-Tessera-Debug) {
         call tessera_request_id_response;
-        call tessera_stats_deliver;
+        call tessera_stats_hit_deliver;
         call tessera_headers_page_copy_deliver;
         return (deliver);
     }
@@ -79,11 +83,8 @@ sub tessera_tier_recv {
             var.set("tessera_fallback_for", req.url);
             set req.url = regsub(req.url, "^/fragments/([a-z]+).*$", "/fragments/\1/_fallback");
         }
-    } elsif (req.esi_level == 0 && req.method != "PURGE" && var.get("tessera_page_tier") == "on" && req.url !~ "^/fragments/") {
-        var.set("tessera_tier", "page");
-        call tessera_site_page_tier_backend;
-    } else {
-        var.set("tessera_tier", "");
+    } elsif (req.http.X-Tessera-Tier == "page") {
+        call tessera_site_page_tier_backend;   # after routing.vcl, which names the layout for every page
     }
 }
 
@@ -98,17 +99,8 @@ sub tessera_tier_hit {
 }
 
 sub tessera_tier_hash {
-    if (var.get("tessera_tier") == "page") {
+    if (req.http.X-Tessera-Tier == "page") {
         hash_data("tessera-page-tier");
-    }
-}
-
-# Before a fetch (default.vcl): the fetch of a page-tier copy asks the inner socket and caches its answer.
-sub tessera_tier_fetch_context {
-    if (var.get("tessera_tier") == "page") {
-        set req.http.X-Tessera-Tier = "page";
-    } else {
-        unset req.http.X-Tessera-Tier;   # (a client's, or the front's copy on the inner socket)
     }
 }
 
@@ -267,8 +259,6 @@ sub tessera_tier_backend_response {
             set beresp.ttl = 0s;
             return (deliver);
         }
-        set beresp.http.x-url = bereq.url;
-        set beresp.http.X-Tessera-Tier = "page";
         if (!beresp.http.X-Tessera-Page-Uncacheable) {
             if (std.real(beresp.http.X-Tessera-Asm-Start, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)) {
                 set beresp.http.X-Tessera-Page-Uncacheable = "a purge arrived during the assembly";
@@ -283,7 +273,9 @@ sub tessera_tier_backend_response {
             if (bereq.is_bgfetch || bereq.http.X-Tessera-Fresh-Only) {
                 return (abandon);
             }
-            set beresp.http.X-Tessera-Assembled-At = beresp.http.X-Tessera-Asm-Start;   # (a kept copy: X-Tessera-Fill-Checked)
+            # (for the debug view; a kept copy has both in X-Tessera-Assembly)
+            set beresp.http.X-Tessera-Tier = "page";
+            set beresp.http.X-Tessera-Assembled-At = beresp.http.X-Tessera-Asm-Start;
             call tessera_tier_unset_transport;
             set beresp.uncacheable = true;
             set beresp.ttl = 0s;
@@ -291,18 +283,24 @@ sub tessera_tier_backend_response {
             return (deliver);
         }
         set beresp.ttl = std.real2time(std.real(beresp.http.X-Tessera-Page-Expires, 0.0), now) - now;
-        set beresp.http.X-Tessera-Swr = beresp.http.X-Tessera-Page-Swr;   # stale.vcl's window
         set beresp.grace = std.duration(beresp.http.X-Tessera-Page-Swr + "s", 0s);
         if (std.duration(beresp.http.X-Tessera-Page-Sie + "s", 0s) > beresp.grace) {
             set beresp.grace = std.duration(beresp.http.X-Tessera-Page-Sie + "s", 0s);
         }
         header.copy(beresp.http.X-Tessera-Page-Keys, beresp.http.xkey);
         header.append(beresp.http.xkey, "asm:" + beresp.http.X-Tessera-Asm-Id + " page-url:" + regsuball(bereq.url, ",", "%2C"));
-        # The copy's own key and the assembly's start for purge.vcl's second look, and its stale-if-error window
-        # for the debug view, in one header: every header of a warm page is handled again on each delivery.
+        # What the rest of the VCL needs to know of a page-tier copy, in one header (every header of a warm page is
+        # handled again on each of its deliveries): that it is one (headers.vcl, the purge service's bans),
+        # its own key and the assembly's start (purge.vcl's second look), its stale-while-revalidate window
+        # (stale.vcl) and its stale-if-error window (the debug view).
         set beresp.http.X-Tessera-Assembly = "asm:" + beresp.http.X-Tessera-Asm-Id + " checked=" + beresp.http.X-Tessera-Asm-Start
-            + " sie=" + beresp.http.X-Tessera-Page-Sie;
+            + " swr=" + beresp.http.X-Tessera-Page-Swr + " sie=" + beresp.http.X-Tessera-Page-Sie;
         call tessera_tier_unset_transport;
+        # A copy carries no x-url and no X-Tessera-Includes: its keys name its URL (page-url:) and its includes'
+        # (inc:), which is what PURGE by URL and the purge service's bans use (pageTierExpression).
+        unset beresp.http.x-url;
+        unset beresp.http.X-Tessera-Includes;
+        call tessera_headers_stored_revalidate;   # its deliveries have no browser policy to set
         # One xkey line (xkey reads keys separated by spaces): every header line of a warm page is copied and
         # removed again on each of its many deliveries (measured: 0.74 -> 0.81 of a static object's rate).
         std.collect(beresp.http.xkey, " ");
@@ -325,6 +323,7 @@ sub tessera_tier_unset_transport {
     unset beresp.http.X-Tessera-Rendered-At;
     unset beresp.http.X-Tessera-Checked-At;
     unset beresp.http.X-Tessera-Esi;
+    unset beresp.http.X-Tessera-Swr;
     unset beresp.http.X-Tessera-Sie;
     unset beresp.http.X-Tessera-Fill-Key;
     unset beresp.http.X-Tessera-Fill-Checked;

@@ -84,7 +84,6 @@ ${acl}
 sub tessera_site_recv {
     # Who is asking. The answers are task variables (vmod var), which a client cannot send, not request headers
     # (each header test or removal scans every header of the request: this runs for every request).${tier ? `
-    var.set("tessera_page_tier", "on");
     if (local.socket == "inner" && req.http.X-Tessera-Inner-Secret == "${options.purgeSecret}") {
         var.set("tessera_inner_ok", "1");
     }` : ''}
@@ -94,6 +93,12 @@ sub tessera_site_recv {
     if (req.http.X-Tessera-Debug == "${options.debugToken}") {
         var.set("tessera_debug_ok", "1");
     }
+}
+
+# A reader's page at the front (varnish/tier.vcl): answered by the page tier when it is on.
+sub tessera_site_page_tier_recv {${tier ? `
+    set req.http.X-Tessera-Tier = "page";` : `
+    unset req.http.X-Tessera-Tier;   # (a client's)`}
 }
 
 sub tessera_site_page_tier_backend {${tier ? `

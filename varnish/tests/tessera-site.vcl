@@ -15,6 +15,10 @@ sub tessera_site_recv {
     }
 }
 
+sub tessera_site_page_tier_recv {
+    unset req.http.X-Tessera-Tier;
+}
+
 sub tessera_site_page_tier_backend {
 }
 

@@ -6,7 +6,6 @@ acl tessera_purgers {
 }
 
 sub tessera_site_recv {
-    var.set("tessera_page_tier", "on");
     if (local.socket == "inner" && req.http.X-Tessera-Inner-Secret == "test-purge-secret-0123456789") {
         var.set("tessera_inner_ok", "1");
     }
@@ -16,6 +15,10 @@ sub tessera_site_recv {
     if (req.http.X-Tessera-Debug == "test-debug-token-0123456789") {
         var.set("tessera_debug_ok", "1");
     }
+}
+
+sub tessera_site_page_tier_recv {
+    set req.http.X-Tessera-Tier = "page";
 }
 
 sub tessera_site_page_tier_backend {
