@@ -128,11 +128,16 @@ export async function runAlternating<A extends string, B extends string>(
 export const sideLine = (label: string, s: Side) => `${label.padEnd(24)} ${s.requestsPerSec} req/s  p50 ${s.p50Ms} ms  p99 ${s.p99Ms} ms  errors ${s.errors}`
 
 
-/** The knobs every side-by-side scenario reads. */
-export function sideBySideSettings(): { seconds: number; rounds: number; connections: number; warmupSeconds: number } {
+/** The knobs every side-by-side scenario reads; a scenario may choose other defaults for rounds and seconds. */
+export function sideBySideSettings(defaults: { seconds: number; rounds: number } = { seconds: 5, rounds: 3 }): {
+  seconds: number
+  rounds: number
+  connections: number
+  warmupSeconds: number
+} {
   return {
-    seconds: envInt('BENCH_SECONDS', 5),
-    rounds: envInt('BENCH_ROUNDS', 3),
+    seconds: envInt('BENCH_SECONDS', defaults.seconds),
+    rounds: envInt('BENCH_ROUNDS', defaults.rounds),
     connections: envInt('BENCH_CONNECTIONS', 32),
     warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 2),
   }
