@@ -27,7 +27,7 @@ sub vcl_recv {
     call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
     call tessera_tier_front_recv;  # a reader's page: the page tier's mark; a plain read takes a short route (returns)
     call tessera_request_id_recv;  # one X-Request-Id for a page and its includes
-    call tessera_normalize_recv;   # methods, Host, query order, cookies
+    call tessera_normalize_recv;   # methods, target, Host, URL length, query order
     call tessera_stale_recv;       # second pass after vcl_hit found a copy too stale to serve
     call tessera_purge_recv;       # PURGE by surrogate key (hard or soft)
     call tessera_routing_recv;     # which service answers this URL
@@ -91,7 +91,7 @@ sub vcl_backend_error {
 
 sub vcl_deliver {
     call tessera_tier_front_deliver; # a fresh page-tier hit: the shortest route out (returns)
-    call tessera_purge_deliver;      # first: an object that entered the cache as a purge arrived is removed
+    call tessera_purge_deliver;      # before the rest: an object that entered the cache as a purge arrived is removed
     call tessera_tier_deliver;       # an assembly's look-ups restart before anything is delivered
     call tessera_request_id_response;
     call tessera_fallback_deliver;   # a failed include becomes its fallback, not an error page inside a 200
