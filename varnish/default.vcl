@@ -57,10 +57,6 @@ sub vcl_miss {
     call tessera_fetch_context;
 }
 
-sub vcl_pass {
-    call tessera_fetch_context;
-}
-
 # What the backend side needs to know of the request, written only when there is a fetch (a cached page is
 # served without them). The client side keeps its flags in task variables (vmod var), which a client cannot
 # send and a fetch cannot read.

@@ -46,7 +46,6 @@ sub tessera_headers_deliver {
             unset resp.http.X-Tessera-Includes;
             unset resp.http.X-Tessera-Assembled-At;
             unset resp.http.X-Tessera-Page-Uncacheable;
-            unset resp.http.X-Tessera-Assembly;
             unset resp.http.X-Varnish;
             unset resp.http.Via;
             call tessera_headers_revalidate;
