@@ -6,6 +6,12 @@
 sub tessera_policy_backend_response {
     # Lurker-friendly bans by URL (ban obj.http.x-url ~ ...) need the URL on the object.
     set beresp.http.x-url = bereq.url;
+    if (beresp.http.X-Tessera-Expires-At) {
+        # What it shows is scheduled to change at this moment (an editor block appearing or expiring):
+        # s-maxage has whole seconds, this has milliseconds. beresp.ttl counts from now, so it expires then.
+        set beresp.ttl = std.real2time(std.real(beresp.http.X-Tessera-Expires-At, 0.0), now) - now;
+        unset beresp.http.X-Tessera-Expires-At;
+    }
 
     if (beresp.status >= 500) {
         if (bereq.is_bgfetch || bereq.http.X-Tessera-Fresh-Only) {

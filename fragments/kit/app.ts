@@ -7,7 +7,7 @@ import type { FragmentDefinition, Rendered } from './fragment.js'
 import { includeKey, latestPurge, recordKeyUrls } from './key-index.js'
 import { keyHeaderValues, normaliseKeys } from './keys.js'
 import { measureRenders } from './metrics.js'
-import { type CachePolicy, cacheControl, describePolicy, NOT_FOUND_POLICY, fixedPolicy, type PolicyReader, policyUntil } from './policy.js'
+import { type CachePolicy, cacheControl, describePolicy, expiresAtHeader, NOT_FOUND_POLICY, fixedPolicy, type PolicyReader, policyUntil, type ResponsePolicy } from './policy.js'
 import type { PolicySource } from './policy-source.js'
 import { createService } from './service.js'
 
@@ -79,7 +79,7 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
     const notFound = rendered.status === 404
     // Read after rendering: a response rendered after an override was published carries the new policy.
     const effective = notFound ? notFoundPolicy() : route.policy()
-    const policy = notFound ? effective.policy : policyUntil(effective.policy, rendered.nextChange, at)
+    const policy: ResponsePolicy = notFound ? effective.policy : policyUntil(effective.policy, rendered.nextChange, at)
     const keys = normaliseKeys([route.key, ...rendered.keys])
     reply
       .code(notFound ? 404 : 200)
@@ -87,6 +87,8 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
       .header('xkey', keyHeaderValues(keys))
       .header('x-tessera-policy', describePolicy(policy, effective.source))
       .header('x-tessera-rendered-at', at.toISOString())
+    const expiresAt = expiresAtHeader(policy)
+    if (expiresAt) reply.header('x-tessera-expires-at', expiresAt) // a schedule's exact moment (policy.vcl)
     if (rendered.includes?.length) reply.header('x-tessera-includes', rendered.includes.join(' '))
     if (checkedAt !== undefined) reply.header('x-tessera-checked-at', (checkedAt / 1000).toFixed(3))
     else if (!badParams) reply.header('cache-control', 'no-store') // content kept changing under every read

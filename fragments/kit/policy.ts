@@ -23,21 +23,35 @@ export const fixedPolicy = (policy: CachePolicy): PolicyReader => () => ({ polic
 /** Short, fixed policy for "not found" answers: long enough to absorb a burst, short enough not to matter. */
 export const NOT_FOUND_POLICY: CachePolicy = { ttl: 30, grace: 0, keep: 0 }
 
+/** The policy of one response; a scheduled one also says the exact moment it must expire. */
+export interface ResponsePolicy extends CachePolicy {
+  /** ms since the epoch: what the object shows is scheduled to change then (sent as X-Tessera-Expires-At). */
+  expiresAt?: number
+}
+
 /**
  * The policy for one response: the fragment's policy, with the TTL clamped so the object expires exactly
- * when what it shows is scheduled to change (and no grace, so the change shows at that second).
+ * when what it shows is scheduled to change (and no grace, so the change shows at that moment). s-maxage has
+ * whole seconds: it is rounded down (a cache that reads only it refetches a little early, never late), and the
+ * exact moment goes in `expiresAt`, which our edge uses to the millisecond (varnish/policy.vcl).
  */
-export function policyUntil(policy: CachePolicy, nextChange: Date | undefined, now: Date): CachePolicy {
+export function policyUntil(policy: CachePolicy, nextChange: Date | undefined, now: Date): ResponsePolicy {
   if (!nextChange) return policy
-  const seconds = Math.max(0, Math.ceil((nextChange.getTime() - now.getTime()) / 1000))
-  if (seconds >= policy.ttl) return policy
-  return { ttl: seconds, grace: 0, keep: policy.keep }
+  const ms = Math.max(0, nextChange.getTime() - now.getTime())
+  if (ms >= policy.ttl * 1000) return policy
+  return { ttl: Math.floor(ms / 1000), grace: 0, keep: policy.keep, expiresAt: nextChange.getTime() }
+}
+
+/** The X-Tessera-Expires-At value: seconds since the epoch with milliseconds, as X-Tessera-Checked-At. */
+export function expiresAtHeader(policy: ResponsePolicy): string | undefined {
+  return policy.expiresAt === undefined ? undefined : (policy.expiresAt / 1000).toFixed(3)
 }
 
 export function cacheControl(policy: CachePolicy): string {
   return `public, s-maxage=${policy.ttl}, stale-while-revalidate=${policy.grace}, stale-if-error=${policy.keep}`
 }
 
-export function describePolicy(policy: CachePolicy, source: PolicyOrigin): string {
-  return `ttl=${policy.ttl}; grace=${policy.grace}; keep=${policy.keep}; source=${source}`
+export function describePolicy(policy: ResponsePolicy, source: PolicyOrigin): string {
+  const until = policy.expiresAt === undefined ? '' : `; until=${new Date(policy.expiresAt).toISOString()}`
+  return `ttl=${policy.ttl}; grace=${policy.grace}; keep=${policy.keep}; source=${source}${until}`
 }

@@ -1,17 +1,22 @@
 import t from 'tap'
 import { keyHeaderValues, MAX_KEY_HEADER_BYTES, normaliseKeys } from '../../fragments/kit/keys.js'
-import { cacheControl, policyUntil } from '../../fragments/kit/policy.js'
+import { cacheControl, describePolicy, expiresAtHeader, policyUntil } from '../../fragments/kit/policy.js'
 
 t.test('the origin states its policy as standard Cache-Control', async (t) => {
   t.equal(cacheControl({ ttl: 300, grace: 60, keep: 86400 }), 'public, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400')
 })
 
-t.test('a scheduled change clamps the TTL and drops grace so it shows on the second', async (t) => {
+t.test('a scheduled change clamps the TTL to the millisecond and drops grace so it shows at that moment', async (t) => {
   const now = new Date('2026-01-01T00:00:00Z')
   const policy = { ttl: 300, grace: 60, keep: 1000 }
   t.same(policyUntil(policy, undefined, now), policy)
   t.same(policyUntil(policy, new Date('2026-01-01T00:10:00Z'), now), policy, 'a change after the TTL changes nothing')
-  t.same(policyUntil(policy, new Date('2026-01-01T00:00:42.300Z'), now), { ttl: 43, grace: 0, keep: 1000 })
+  const clamped = policyUntil(policy, new Date('2026-01-01T00:00:42.300Z'), now)
+  t.same(clamped, { ttl: 42, grace: 0, keep: 1000, expiresAt: Date.parse('2026-01-01T00:00:42.300Z') }, 's-maxage rounded down, never late')
+  t.equal(expiresAtHeader(clamped), '1767225642.300', 'the exact moment for the edge')
+  t.equal(expiresAtHeader(policy), undefined, 'no schedule, no moment')
+  t.same(policyUntil(policy, new Date('2026-01-01T00:00:00.400Z'), now), { ttl: 0, grace: 0, keep: 1000, expiresAt: Date.parse('2026-01-01T00:00:00.400Z') })
+  t.equal(describePolicy(clamped, 'default'), 'ttl=42; grace=0; keep=1000; source=default; until=2026-01-01T00:00:42.300Z')
 })
 
 t.test('surrogate keys are validated, de-duplicated and split under the header limit', async (t) => {
