@@ -5,15 +5,19 @@
 // EXEC does nothing and the write starts over (bounded). WATCH belongs to a connection, so the writes that
 // share one ioredis client are queued one at a time (see `writeQueues`); writers on other connections or in
 // other processes are kept apart by WATCH itself.
+import { createHash } from 'node:crypto'
 import type { ChainableCommander, Redis } from 'ioredis'
-import { Conflict, InvalidInput, StoreUnavailable, TesseraError } from '../fragments/kit/errors.js'
+import { Conflict, InvalidInput, NotFound, PreconditionFailed, StoreUnavailable, TesseraError } from '../fragments/kit/errors.js'
 import { BLOCK_SLOTS, EVENTS_STREAM, type Article, type Block, type BlockSlot, type ChangeEvent, type Nav, type Section } from './model.js'
 import {
+  fromEcho,
   ID_PATTERN,
+  mergePatch,
   validateArticleInput,
   validateBlockInput,
   validateId,
   validateNavInput,
+  validatePatch,
   validateSectionInput,
   type ArticleInput,
   type BlockInput,
@@ -46,6 +50,16 @@ const MAX_LIST = 1_000
 export interface PutResult<T> {
   record: T
   created: boolean
+  /** The saved record's strong ETag (what a GET of it now answers). */
+  etag: string
+}
+
+/** A write's conditions, from If-Match / If-None-Match; checked under WATCH, so race-free. */
+export interface Preconditions {
+  /** The record must exist and, unless '*', its ETag must be one of these. */
+  ifMatch?: '*' | string[]
+  /** '*': the record must not exist (create only); a list: its ETag must be none of these. */
+  ifNoneMatch?: '*' | string[]
 }
 
 export interface SearchHit {
@@ -209,63 +223,61 @@ export class ContentRepository {
   }
 
   // ---- writes --------------------------------------------------------------------------------------------
+  //
+  // Every write takes optional Preconditions (the API's If-Match / If-None-Match). They are checked against the
+  // record read under WATCH, so a condition that held is still true at EXEC (or the write starts over and
+  // checks again): two editors sending the same ETag cannot both win. Without preconditions the last write wins.
 
   /** Create or replace an article. The slug must be free (409 `slug`) and the section must exist (400 `section`). */
-  async putArticle(id: string, raw: ArticleInput): Promise<PutResult<Article>> {
+  async putArticle(id: string, raw: ArticleInput | unknown, conditions?: Preconditions): Promise<PutResult<Article>> {
     validateId('id', id)
-    const input = validateArticleInput(raw)
+    return this.saveArticle(id, { input: validateArticleInput(fromEcho(raw, 'id', id)) }, conditions)
+  }
+
+  /** Change only the fields a JSON merge patch (RFC 7396) names; the result is validated as a whole. 404 when absent. */
+  async patchArticle(id: string, patch: unknown, conditions?: Preconditions): Promise<PutResult<Article>> {
+    validateId('id', id)
+    return this.saveArticle(id, { patch: validatePatch(patch) }, conditions)
+  }
+
+  private async saveArticle(id: string, change: { input: ArticleInput } | { patch: Record<string, unknown> }, conditions?: Preconditions): Promise<PutResult<Article>> {
     const k = contentKeys
-    return this.write(`article ${id}`, [k.article(id), k.articleSlugs, k.section(input.section)], async () => {
-      const [beforeJson, slugOwner, sectionExists] = await Promise.all([
-        this.redis.get(k.article(id)),
-        this.redis.hget(k.articleSlugs, input.slug),
-        this.redis.exists(k.section(input.section)),
-      ])
-      const before = parse<Article>(beforeJson)
+    const watched = [k.article(id), k.articleSlugs, ...('input' in change ? [k.section(change.input.section)] : [])]
+    return this.write(`article ${id}`, watched, async () => {
+      const before = parse<Article>(await this.redis.get(k.article(id)))
+      checkPreconditions(`article ${id}`, before, conditions)
+      let input: ArticleInput
+      if ('input' in change) {
+        input = change.input
+      } else {
+        if (before === undefined) throw new NotFound(`article ${id}`)
+        input = validateArticleInput(mergePatch(editable(before, 'id'), fromEcho(change.patch, 'id', id)))
+        await this.redis.watch(k.section(input.section)) // known only now; read below, after the watch
+      }
+      const [slugOwner, sectionExists] = await Promise.all([this.redis.hget(k.articleSlugs, input.slug), this.redis.exists(k.section(input.section))])
       if (slugOwner !== null && slugOwner !== id) {
         throw new Conflict(`slug "${input.slug}" is already used by article ${slugOwner}; choose another slug`, 'slug')
       }
       if (sectionExists === 0) throw new InvalidInput('section', `section "${input.section}" does not exist; create it first (PUT /sections/${input.section})`)
 
-      const at = new Date()
-      const after: Article = { id, ...input, updatedAt: at.toISOString() }
-      const published = after.publishedAt === undefined ? undefined : Date.parse(after.publishedAt)
+      const after: Article = { id, ...input, updatedAt: new Date().toISOString() }
       return {
-        result: { record: after, created: before === undefined },
+        result: { record: after, created: before === undefined, etag: etagOf(after) },
         commit: {
           event: { kind: 'article', id, op: 'put', at: after.updatedAt, ...(before ? { before } : {}), after },
-          apply: (tx) => {
-            tx.set(k.article(id), JSON.stringify(after))
-            if (before && before.slug !== after.slug) tx.hdel(k.articleSlugs, before.slug)
-            tx.hset(k.articleSlugs, after.slug, id)
-            tx.hset(k.articleHeadlines, id, JSON.stringify({ slug: after.slug, title: after.title }))
-            tx.zadd(k.articlesByUpdate, at.getTime(), id)
-            if (before && before.section !== after.section) {
-              tx.srem(k.sectionMembers(before.section), id)
-              tx.zrem(k.sectionPublished(before.section), id)
-            }
-            tx.sadd(k.sectionMembers(after.section), id)
-            if (published === undefined) {
-              tx.zrem(k.articlesPublished, id)
-              tx.zrem(k.articlesByViews, id)
-              tx.zrem(k.sectionPublished(after.section), id)
-            } else {
-              tx.zadd(k.articlesPublished, published, id)
-              tx.zadd(k.articlesByViews, after.views ?? 0, id)
-              tx.zadd(k.sectionPublished(after.section), published, id)
-            }
-          },
+          apply: (tx) => writeArticle(tx, before, after),
         },
       }
     })
   }
 
   /** Delete an article; false when there was none. */
-  async deleteArticle(id: string): Promise<boolean> {
+  async deleteArticle(id: string, conditions?: Preconditions): Promise<boolean> {
     validateId('id', id)
     const k = contentKeys
     return this.write(`article ${id}`, [k.article(id), k.articleSlugs], async () => {
       const before = parse<Article>(await this.redis.get(k.article(id)))
+      checkPreconditions(`article ${id}`, before, conditions)
       if (before === undefined) return { result: false }
       const slugOwner = await this.redis.hget(k.articleSlugs, before.slug)
       return {
@@ -275,45 +287,53 @@ export class ContentRepository {
           apply: (tx) => {
             tx.del(k.article(id))
             if (slugOwner === id) tx.hdel(k.articleSlugs, before.slug)
-            tx.hdel(k.articleHeadlines, id)
-            tx.zrem(k.articlesByUpdate, id)
-            tx.zrem(k.articlesPublished, id)
-            tx.zrem(k.articlesByViews, id)
-            tx.zrem(k.sectionPublished(before.section), id)
-            tx.srem(k.sectionMembers(before.section), id)
+            unindexArticle(tx, before)
           },
         },
       }
     })
   }
 
-  async putSection(slug: string, raw: SectionInput): Promise<PutResult<Section>> {
+  async putSection(slug: string, raw: SectionInput | unknown, conditions?: Preconditions): Promise<PutResult<Section>> {
     validateId('slug', slug)
-    const input = validateSectionInput(raw)
+    return this.saveSection(slug, { input: validateSectionInput(fromEcho(raw, 'slug', slug)) }, conditions)
+  }
+
+  async patchSection(slug: string, patch: unknown, conditions?: Preconditions): Promise<PutResult<Section>> {
+    validateId('slug', slug)
+    return this.saveSection(slug, { patch: validatePatch(patch) }, conditions)
+  }
+
+  private async saveSection(slug: string, change: { input: SectionInput } | { patch: Record<string, unknown> }, conditions?: Preconditions): Promise<PutResult<Section>> {
     const k = contentKeys
     return this.write(`section ${slug}`, [k.section(slug)], async () => {
       const before = parse<Section>(await this.redis.get(k.section(slug)))
+      checkPreconditions(`section ${slug}`, before, conditions)
+      let input: SectionInput
+      if ('input' in change) input = change.input
+      else {
+        if (before === undefined) throw new NotFound(`section ${slug}`)
+        input = validateSectionInput(mergePatch(editable(before, 'slug'), fromEcho(change.patch, 'slug', slug)))
+      }
       const after: Section = { slug, ...input }
       return {
-        result: { record: after, created: before === undefined },
+        result: { record: after, created: before === undefined, etag: etagOf(after) },
         commit: {
           event: { kind: 'section', id: slug, op: 'put', at: new Date().toISOString(), ...(before ? { before } : {}), after },
-          apply: (tx) => {
-            tx.set(k.section(slug), JSON.stringify(after))
-            tx.zadd(k.sections, after.position, slug)
-          },
+          apply: (tx) => writeSection(tx, after),
         },
       }
     })
   }
 
   /** Delete a section; false when there was none; Conflict (409 `slug`) while any article (drafts too) is in it. */
-  async deleteSection(slug: string): Promise<boolean> {
+  async deleteSection(slug: string, conditions?: Preconditions): Promise<boolean> {
     validateId('slug', slug)
     const k = contentKeys
     return this.write(`section ${slug}`, [k.section(slug), k.sectionMembers(slug)], async () => {
       const [beforeJson, members] = await Promise.all([this.redis.get(k.section(slug)), this.redis.scard(k.sectionMembers(slug))])
       const before = parse<Section>(beforeJson)
+      checkPreconditions(`section ${slug}`, before, conditions)
       if (before === undefined) return { result: false }
       if (members > 0) {
         throw new Conflict(`section "${slug}" still has ${members} article(s), drafts included; move or delete them first`, 'slug')
@@ -331,32 +351,44 @@ export class ContentRepository {
     })
   }
 
-  async putBlock(id: string, raw: BlockInput): Promise<PutResult<Block>> {
+  async putBlock(id: string, raw: BlockInput | unknown, conditions?: Preconditions): Promise<PutResult<Block>> {
     validateId('id', id)
-    const input = validateBlockInput(raw)
+    return this.saveBlock(id, { input: validateBlockInput(fromEcho(raw, 'id', id)) }, conditions)
+  }
+
+  async patchBlock(id: string, patch: unknown, conditions?: Preconditions): Promise<PutResult<Block>> {
+    validateId('id', id)
+    return this.saveBlock(id, { patch: validatePatch(patch) }, conditions)
+  }
+
+  private async saveBlock(id: string, change: { input: BlockInput } | { patch: Record<string, unknown> }, conditions?: Preconditions): Promise<PutResult<Block>> {
     const k = contentKeys
     return this.write(`block ${id}`, [k.block(id)], async () => {
       const before = parse<Block>(await this.redis.get(k.block(id)))
+      checkPreconditions(`block ${id}`, before, conditions)
+      let input: BlockInput
+      if ('input' in change) input = change.input
+      else {
+        if (before === undefined) throw new NotFound(`block ${id}`)
+        input = validateBlockInput(mergePatch(editable(before, 'id'), fromEcho(change.patch, 'id', id)))
+      }
       const after: Block = { id, ...input, updatedAt: new Date().toISOString() }
       return {
-        result: { record: after, created: before === undefined },
+        result: { record: after, created: before === undefined, etag: etagOf(after) },
         commit: {
           event: { kind: 'block', id, op: 'put', at: after.updatedAt, ...(before ? { before } : {}), after },
-          apply: (tx) => {
-            tx.set(k.block(id), JSON.stringify(after))
-            if (before && before.slot !== after.slot) tx.zrem(k.slotBlocks(before.slot), id)
-            tx.zadd(k.slotBlocks(after.slot), after.position, id)
-          },
+          apply: (tx) => writeBlock(tx, before, after),
         },
       }
     })
   }
 
-  async deleteBlock(id: string): Promise<boolean> {
+  async deleteBlock(id: string, conditions?: Preconditions): Promise<boolean> {
     validateId('id', id)
     const k = contentKeys
     return this.write(`block ${id}`, [k.block(id)], async () => {
       const before = parse<Block>(await this.redis.get(k.block(id)))
+      checkPreconditions(`block ${id}`, before, conditions)
       if (before === undefined) return { result: false }
       return {
         result: true,
@@ -371,13 +403,14 @@ export class ContentRepository {
     })
   }
 
-  async putNav(raw: NavInput): Promise<PutResult<Nav>> {
-    const input = validateNavInput(raw)
+  async putNav(raw: NavInput | unknown, conditions?: Preconditions): Promise<PutResult<Nav>> {
+    const input = validateNavInput(fromEcho(raw, undefined, undefined))
     return this.write('nav', [contentKeys.nav], async () => {
       const before = parse<Nav>(await this.redis.get(contentKeys.nav))
+      checkPreconditions('nav', before, conditions)
       const after: Nav = { entries: input.entries, updatedAt: new Date().toISOString() }
       return {
-        result: { record: after, created: before === undefined },
+        result: { record: after, created: before === undefined, etag: etagOf(after) },
         commit: {
           event: { kind: 'nav', id: 'nav', op: 'put', at: after.updatedAt, ...(before ? { before } : {}), after },
           apply: (tx) => {
@@ -456,6 +489,79 @@ export class ContentRepository {
     // an index entry whose record was deleted between the two reads is simply skipped
     return values.flatMap((v) => (v === null ? [] : [JSON.parse(v) as T]))
   }
+}
+
+/** A record's strong ETag: a hash of its stored JSON (every write changes `updatedAt`, sections their bytes). */
+export function etagOf(record: object): string {
+  return `"${createHash('sha256').update(JSON.stringify(record)).digest('base64url').slice(0, 27)}"`
+}
+
+function checkPreconditions(what: string, before: object | undefined, conditions: Preconditions | undefined): void {
+  if (conditions === undefined) return
+  const current = before === undefined ? undefined : etagOf(before)
+  const { ifMatch, ifNoneMatch } = conditions
+  if (ifMatch !== undefined && (current === undefined || (ifMatch !== '*' && !ifMatch.includes(current)))) {
+    throw new PreconditionFailed(what, 'if-match', current)
+  }
+  if (ifNoneMatch !== undefined && current !== undefined && (ifNoneMatch === '*' || ifNoneMatch.includes(current))) {
+    throw new PreconditionFailed(what, 'if-none-match', current)
+  }
+}
+
+/** A stored record without what the store owns (its id and updatedAt): what a merge patch applies to. */
+function editable(record: object, idField: 'id' | 'slug'): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...record }
+  delete copy[idField]
+  delete copy.updatedAt
+  return copy
+}
+
+function writeArticle(tx: ChainableCommander, before: Article | undefined, after: Article): void {
+  const k = contentKeys
+  const id = after.id
+  const published = after.publishedAt === undefined ? undefined : Date.parse(after.publishedAt)
+  tx.set(k.article(id), JSON.stringify(after))
+  if (before && before.slug !== after.slug) tx.hdel(k.articleSlugs, before.slug)
+  tx.hset(k.articleSlugs, after.slug, id)
+  tx.hset(k.articleHeadlines, id, JSON.stringify({ slug: after.slug, title: after.title }))
+  tx.zadd(k.articlesByUpdate, Date.parse(after.updatedAt), id)
+  if (before && before.section !== after.section) {
+    tx.srem(k.sectionMembers(before.section), id)
+    tx.zrem(k.sectionPublished(before.section), id)
+  }
+  tx.sadd(k.sectionMembers(after.section), id)
+  if (published === undefined) {
+    tx.zrem(k.articlesPublished, id)
+    tx.zrem(k.articlesByViews, id)
+    tx.zrem(k.sectionPublished(after.section), id)
+  } else {
+    tx.zadd(k.articlesPublished, published, id)
+    tx.zadd(k.articlesByViews, after.views ?? 0, id)
+    tx.zadd(k.sectionPublished(after.section), published, id)
+  }
+}
+
+/** Removes an article from every index (its record and slug are the caller's). */
+function unindexArticle(tx: ChainableCommander, before: Article): void {
+  const k = contentKeys
+  const id = before.id
+  tx.hdel(k.articleHeadlines, id)
+  tx.zrem(k.articlesByUpdate, id)
+  tx.zrem(k.articlesPublished, id)
+  tx.zrem(k.articlesByViews, id)
+  tx.zrem(k.sectionPublished(before.section), id)
+  tx.srem(k.sectionMembers(before.section), id)
+}
+
+function writeSection(tx: ChainableCommander, after: Section): void {
+  tx.set(contentKeys.section(after.slug), JSON.stringify(after))
+  tx.zadd(contentKeys.sections, after.position, after.slug)
+}
+
+function writeBlock(tx: ChainableCommander, before: Block | undefined, after: Block): void {
+  tx.set(contentKeys.block(after.id), JSON.stringify(after))
+  if (before && before.slot !== after.slot) tx.zrem(contentKeys.slotBlocks(before.slot), after.id)
+  tx.zadd(contentKeys.slotBlocks(after.slot), after.position, after.id)
 }
 
 function parse<T>(json: string | null): T | undefined {

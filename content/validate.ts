@@ -95,6 +95,50 @@ export function validateNavInput(raw: unknown): NavInput {
   return { entries }
 }
 
+/**
+ * A record as GET returned it, made into an input for PUT (a round trip): the path's own id (`id`, or a
+ * section's `slug`) may be repeated if it is the URL's (another one is refused, naming both), and `updatedAt`
+ * (the store's) is ignored when it is an ISO 8601 date. Anything else is left for the input validator.
+ */
+export function fromEcho(raw: unknown, idField: 'id' | 'slug' | undefined, pathId: string | undefined): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw
+  const o = raw as Record<string, unknown>
+  if (!Object.hasOwn(o, 'updatedAt') && (idField === undefined || !Object.hasOwn(o, idField))) return raw
+  const copy: Record<string, unknown> = { ...o }
+  if (idField !== undefined && Object.hasOwn(copy, idField)) {
+    if (copy[idField] !== pathId) {
+      throw new InvalidInput(idField, `is ${JSON.stringify(copy[idField])} but the URL names ${JSON.stringify(pathId)}; a record's ${idField} comes from its URL (send the URL's or leave it out)`)
+    }
+    delete copy[idField]
+  }
+  if (Object.hasOwn(copy, 'updatedAt')) {
+    isoDate('updatedAt', copy.updatedAt) // the value GET returned; set by the store, so it is otherwise ignored
+    delete copy.updatedAt
+  }
+  return copy
+}
+
+/** RFC 7396 JSON merge patch: `null` removes a member, an object merges member by member, anything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return patch
+  const result: Record<string, unknown> = isPlainObject(target) ? { ...target } : {}
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key]
+    else result[key] = mergePatch(result[key], value)
+  }
+  return result
+}
+
+/** A merge patch document for a record: a JSON object (RFC 7396 allows others, but they would replace the record). */
+export function validatePatch(raw: unknown): Record<string, unknown> {
+  if (!isPlainObject(raw)) throw new InvalidInput('input', 'must be a JSON object (a JSON merge patch, RFC 7396: the fields to change, null to remove one)')
+  return raw
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
 /** An integer query/path parameter (strings from the URL), or `fallback` when absent. */
 export function intParam(field: string, value: unknown, min: number, max: number, fallback: number): number {
   if (value === undefined || value === '') return fallback

@@ -1,11 +1,15 @@
 // The content API editors and the CMS write through. Every route needs the editor bearer token; the check runs
 // before the body is read, so an unauthenticated request changes nothing and costs nothing.
-import type { FastifyInstance, FastifyReply } from 'fastify'
-import { InvalidInput, NotFound } from '../../fragments/kit/errors.js'
+//
+// Concurrency: every GET of a record answers a strong ETag; PUT, PATCH and DELETE honour If-Match (412 with the
+// current ETag when it does not match, nothing written) and If-None-Match (`*`: create only). Without them the
+// last write wins, as before. The conditions are checked by the repository under WATCH (race-free).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { InvalidInput, NotFound, UnsupportedMediaType } from '../../fragments/kit/errors.js'
 import { createService, requireBearer } from '../../fragments/kit/service.js'
 import { BLOCK_SLOTS, type BlockSlot } from '../model.js'
-import type { ContentRepository, PutResult } from '../repository.js'
-import { intParam, validateArticleInput, validateBlockInput, validateId, validateNavInput, validateSectionInput } from '../validate.js'
+import { etagOf, type ContentRepository, type Preconditions, type PutResult } from '../repository.js'
+import { intParam, validateId } from '../validate.js'
 
 export const CONTENT_API_BODY_LIMIT = 256 * 1024
 const MAX_PAGE = 100
@@ -25,9 +29,18 @@ export function buildContentApi(deps: ContentApiDeps): FastifyInstance {
   const { repo } = deps
   const app = createService({ name: 'content', logLevel: deps.logLevel, bodyLimit: CONTENT_API_BODY_LIMIT })
 
+  // RFC 7396 merge patches are JSON: the same parser (and its prototype-poisoning refusals) as application/json.
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+
   app.register(async (api) => {
     api.addHook('onRequest', async (request) => {
       requireBearer(request, [deps.editorToken], 'the content API')
+    })
+    // PATCH takes only merge patches: a plain JSON body could be a whole record sent to the wrong method.
+    api.addHook('preValidation', async (request) => {
+      if (request.method === 'PATCH' && mediaType(request) !== 'application/merge-patch+json') {
+        throw new UnsupportedMediaType(`PATCH takes a JSON merge patch (RFC 7396): send it as Content-Type: application/merge-patch+json${mediaType(request) ? `, not ${mediaType(request)}` : ''}`)
+      }
     })
 
     // ---- articles
@@ -38,32 +51,40 @@ export function buildContentApi(deps: ContentApiDeps): FastifyInstance {
       const page = await repo.listArticles({ offset, limit })
       return { items: page.items, total: page.total, offset, limit }
     })
-    api.get('/articles/:id', async (request) => {
+    api.get('/articles/:id', async (request, reply) => {
       const id = validateId('id', (request.params as Params).id)
-      return (await repo.getArticle(id)) ?? notFound(`article ${id}`)
+      return found(request, reply, await repo.getArticle(id), `article ${id}`)
     })
     api.put('/articles/:id', async (request, reply) => {
       const id = validateId('id', (request.params as Params).id)
-      return saved(reply, await repo.putArticle(id, validateArticleInput(request.body)))
+      return saved(reply, await repo.putArticle(id, request.body, preconditions(request)))
+    })
+    api.patch('/articles/:id', async (request, reply) => {
+      const id = validateId('id', (request.params as Params).id)
+      return saved(reply, await repo.patchArticle(id, request.body, preconditions(request)))
     })
     api.delete('/articles/:id', async (request, reply) => {
       const id = validateId('id', (request.params as Params).id)
-      return deleted(reply, await repo.deleteArticle(id), `article ${id}`)
+      return deleted(reply, await repo.deleteArticle(id, preconditions(request)), `article ${id}`)
     })
 
     // ---- sections
     api.get('/sections', async () => ({ items: await repo.listSections() }))
-    api.get('/sections/:slug', async (request) => {
+    api.get('/sections/:slug', async (request, reply) => {
       const slug = validateId('slug', (request.params as Params).slug)
-      return (await repo.getSection(slug)) ?? notFound(`section ${slug}`)
+      return found(request, reply, await repo.getSection(slug), `section ${slug}`)
     })
     api.put('/sections/:slug', async (request, reply) => {
       const slug = validateId('slug', (request.params as Params).slug)
-      return saved(reply, await repo.putSection(slug, validateSectionInput(request.body)))
+      return saved(reply, await repo.putSection(slug, request.body, preconditions(request)))
+    })
+    api.patch('/sections/:slug', async (request, reply) => {
+      const slug = validateId('slug', (request.params as Params).slug)
+      return saved(reply, await repo.patchSection(slug, request.body, preconditions(request)))
     })
     api.delete('/sections/:slug', async (request, reply) => {
       const slug = validateId('slug', (request.params as Params).slug)
-      return deleted(reply, await repo.deleteSection(slug), `section ${slug}`)
+      return deleted(reply, await repo.deleteSection(slug, preconditions(request)), `section ${slug}`)
     })
 
     // ---- blocks
@@ -74,22 +95,26 @@ export function buildContentApi(deps: ContentApiDeps): FastifyInstance {
       }
       return { items: await repo.listBlocks(raw as BlockSlot | undefined) }
     })
-    api.get('/blocks/:id', async (request) => {
+    api.get('/blocks/:id', async (request, reply) => {
       const id = validateId('id', (request.params as Params).id)
-      return (await repo.getBlock(id)) ?? notFound(`block ${id}`)
+      return found(request, reply, await repo.getBlock(id), `block ${id}`)
     })
     api.put('/blocks/:id', async (request, reply) => {
       const id = validateId('id', (request.params as Params).id)
-      return saved(reply, await repo.putBlock(id, validateBlockInput(request.body)))
+      return saved(reply, await repo.putBlock(id, request.body, preconditions(request)))
+    })
+    api.patch('/blocks/:id', async (request, reply) => {
+      const id = validateId('id', (request.params as Params).id)
+      return saved(reply, await repo.patchBlock(id, request.body, preconditions(request)))
     })
     api.delete('/blocks/:id', async (request, reply) => {
       const id = validateId('id', (request.params as Params).id)
-      return deleted(reply, await repo.deleteBlock(id), `block ${id}`)
+      return deleted(reply, await repo.deleteBlock(id, preconditions(request)), `block ${id}`)
     })
 
     // ---- nav
-    api.get('/nav', async () => (await repo.getNav()) ?? notFound('nav'))
-    api.put('/nav', async (request, reply) => saved(reply, await repo.putNav(validateNavInput(request.body))))
+    api.get('/nav', async (request, reply) => found(request, reply, await repo.getNav(), 'nav'))
+    api.put('/nav', async (request, reply) => saved(reply, await repo.putNav(request.body, preconditions(request))))
 
     // ---- editor console search
     api.get('/search', async (request) => {
@@ -105,17 +130,56 @@ export function buildContentApi(deps: ContentApiDeps): FastifyInstance {
 }
 
 function saved<T>(reply: FastifyReply, result: PutResult<T>): T {
-  reply.code(result.created ? 201 : 200)
+  reply.code(result.created ? 201 : 200).header('etag', result.etag)
   return result.record
+}
+
+/** A record with its ETag; 304 when the client's If-None-Match already names it. */
+function found<T extends object>(request: FastifyRequest, reply: FastifyReply, record: T | undefined, what: string): T | FastifyReply {
+  if (record === undefined) throw new NotFound(what)
+  const etag = etagOf(record)
+  reply.header('etag', etag)
+  const ifNoneMatch = entityTags(request, 'if-none-match')
+  if (ifNoneMatch !== undefined && (ifNoneMatch === '*' || ifNoneMatch.includes(etag))) return reply.code(304).send()
+  return record
+}
+
+/** If-Match / If-None-Match of a write, as the repository's Preconditions. */
+function preconditions(request: FastifyRequest): Preconditions | undefined {
+  const ifMatch = entityTags(request, 'if-match')
+  const ifNoneMatch = entityTags(request, 'if-none-match')
+  if (ifMatch === undefined && ifNoneMatch === undefined) return undefined
+  return { ...(ifMatch !== undefined ? { ifMatch } : {}), ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}) }
+}
+
+const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e]*)"$/
+
+/**
+ * `*` or the list of entity tags of a conditional header (RFC 9110 13.1). If-Match compares strongly (a weak
+ * tag never matches); If-None-Match weakly (W/"x" is "x").
+ */
+function entityTags(request: FastifyRequest, header: 'if-match' | 'if-none-match'): '*' | string[] | undefined {
+  const raw = request.headers[header]
+  if (raw === undefined) return undefined
+  const value = (Array.isArray(raw) ? raw.join(',') : raw).trim()
+  if (value === '*') return '*'
+  const tags: string[] = []
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = ENTITY_TAG.exec(part)
+    if (!m) throw new InvalidInput(header, `must be * or a list of entity tags as an ETag header gives them (e.g. "${'abc'}"), got ${JSON.stringify(part.slice(0, 80))}`)
+    if (m[1] === undefined || header === 'if-none-match') tags.push(`"${m[2]}"`)
+  }
+  if (tags.length === 0 && !value.includes('W/')) throw new InvalidInput(header, 'must be * or a list of entity tags')
+  return tags
+}
+
+function mediaType(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
 }
 
 function deleted(reply: FastifyReply, existed: boolean, what: string): FastifyReply {
   if (!existed) throw new NotFound(what)
   return reply.code(204).send()
-}
-
-function notFound(what: string): never {
-  throw new NotFound(what)
 }
 
 /** A query parameter given at most once (`?limit=1&limit=2` is refused rather than guessed). */

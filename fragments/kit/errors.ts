@@ -5,6 +5,8 @@ export abstract class TesseraError extends Error {
   /** HTTP status an API answers with when this error reaches it. */
   readonly statusCode: number = 500
   readonly field?: string
+  /** Response headers that belong to this answer (e.g. the current ETag of a 412). */
+  readonly headers?: Record<string, string>
 
   constructor(message: string, options?: { cause?: unknown; field?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
@@ -54,11 +56,37 @@ export class PayloadTooLarge extends TesseraError {
   }
 }
 
+export class UnsupportedMediaType extends TesseraError {
+  readonly code = 'TESSERA_UNSUPPORTED_MEDIA_TYPE'
+  override readonly statusCode = 415
+  constructor(message: string) {
+    super(message, { field: 'content-type' })
+  }
+}
+
 export class Conflict extends TesseraError {
   readonly code = 'TESSERA_CONFLICT'
   override readonly statusCode = 409
   constructor(message: string, field?: string) {
     super(message, { field })
+  }
+}
+
+/** A conditional write (If-Match / If-None-Match) whose condition does not hold: 412, with the current ETag. */
+export class PreconditionFailed extends TesseraError {
+  readonly code = 'TESSERA_PRECONDITION_FAILED'
+  override readonly statusCode = 412
+  override readonly headers: Record<string, string>
+  constructor(what: string, header: 'if-match' | 'if-none-match', current: string | undefined) {
+    super(
+      current === undefined
+        ? `${what} does not exist, so ${header === 'if-match' ? 'If-Match' : 'If-None-Match'} does not hold; nothing was written`
+        : header === 'if-match'
+          ? `${what} changed since you read it (its ETag is now ${current}); nothing was written: GET it again, re-apply your change and send the new ETag in If-Match`
+          : `${what} already exists (ETag ${current}) and If-None-Match forbids overwriting it; nothing was written`,
+      { field: header },
+    )
+    this.headers = current === undefined ? {} : { etag: current }
   }
 }
 

@@ -50,6 +50,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
     const error = caught.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new PayloadTooLarge(bodyLimit) : caught
     if (error instanceof TesseraError) {
       if (error.statusCode >= 500) request.log.error({ err: error, code: error.code }, error.message)
+      if (error.headers) reply.headers(error.headers)
       return reply.code(error.statusCode).send(error.toJSON())
     }
     const status = error.statusCode ?? 500

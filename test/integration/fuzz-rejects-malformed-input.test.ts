@@ -501,8 +501,9 @@ function contentCases(rng: Prng): HttpCase[] {
     cases.push({ group: 'routes', input: `PUT ${target}`, bytes: apiRequest('PUT', target, { json: ENTITIES[3]!.base }), want: want(404) })
   }
   for (const method of ['PATCH', 'POST', 'OPTIONS', 'TRACE', 'FOO']) {
-    // a method the server does not know at all is a bad request; a known one with no route, no such route
-    cases.push({ group: 'routes', input: `${method} /articles/${subject.id}`, bytes: apiRequest(method, `/articles/${subject.id}`, { json: article.base }), want: want(method === 'FOO' ? 400 : 404) })
+    // a method the server does not know at all is a bad request; a known one with no route, no such route;
+    // PATCH takes application/merge-patch+json only
+    cases.push({ group: 'routes', input: `${method} /articles/${subject.id}`, bytes: apiRequest(method, `/articles/${subject.id}`, { json: article.base }), want: want(method === 'FOO' ? 400 : method === 'PATCH' ? 415 : 404) })
   }
   // a valid write without the editor token
   const authVariants: Array<string | null> = [
