@@ -35,6 +35,8 @@ if (!has('redis-server')) missing.push('redis-server')
 // Debian's Chromium for the console's browser tests (playwright-core drives it; no browser is downloaded):
 // `npm test` asks for it with --tests; `npm start` does not need it.
 if (process.argv.includes('--tests') && !existsSync('/usr/bin/chromium')) missing.push('chromium')
+// wrk drives every benchmark (bench/support/wrk.ts): `npm run bench` asks for it with --bench.
+if (process.argv.includes('--bench') && !has('wrk')) missing.push('wrk')
 
 if (missing.length > 0) {
   const command = `apt-get update && apt-get install -y ${missing.join(' ')}`

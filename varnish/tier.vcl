@@ -245,6 +245,10 @@ sub tessera_tier_backend_fetch {
     unset bereq.http.X-Tessera-Asm-Body-Failed;
     if (bereq.http.X-Tessera-Tier == "page") {
         call tessera_site_page_tier_fetch;   # the inner address's secret
+        # The page plain from the inner, gzipped here in one pass (tessera_tier_backend_response): for a gzip
+        # request the inner's ESI pass stitches each include's own gzip stream, and measured on the article
+        # page that is 3,081 bytes on the wire where one gzip of the same bytes is 2,494.
+        unset bereq.http.Accept-Encoding;
         unset bereq.http.X-Tessera-Stats;    # not an origin fetch: the inner logs the origin fetches it makes
     }
 }
@@ -258,6 +262,11 @@ sub tessera_tier_backend_response {
             set beresp.uncacheable = true;
             set beresp.ttl = 0s;
             return (deliver);
+        }
+        # One gzip of the whole page (the fetch asked the inner for it plain), stored so or sent so to a reader
+        # of an uncacheable one; readers that do not accept gzip get it gunzipped on delivery, as any page.
+        if (!beresp.http.Content-Encoding && beresp.http.Content-Type ~ "^(text/|application/(json|javascript))") {
+            set beresp.do_gzip = true;
         }
         if (!beresp.http.X-Tessera-Page-Uncacheable) {
             if (std.real(beresp.http.X-Tessera-Asm-Start, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)) {

@@ -1,12 +1,14 @@
-// Issue 7: the assembled-page tier (varnish/tier.vcl). One run, three sides, the same article page:
+// Issue 7: the assembled-page tier (varnish/tier.vcl). One run, four sides, the same article page:
 //   (a) static: one object of exactly the page's bytes on a second varnishd (same storage and params, 3-line
 //       VCL, node:http origin; support/static-edge.ts), the ceiling for one object lookup on this machine;
+//   (a') bare (issue 19): the same bytes on a bare varnishd: default parameters, the builtin VCL plus
+//       `set beresp.do_gzip = true`, the origin serving the plain page: the comparison anyone can repeat;
 //   (b) tierOn: the warm page on a stack with the tier on (the default): the front's assembled copy, a hit;
 //   (c) tierOff: the warm page on a stack with TESSERA_PAGE_TIER=off: ESI assembly of the cached shell and
 //       includes on every request.
-// Both stacks run side by side, seeded with the same content; wrk runs the three in rounds, the order rotating
+// Both stacks run side by side, seeded with the same content; wrk runs the four in rounds, the order rotating
 // from round to round, with the same settings and headers for every side. The goal stated by the issue:
-// tierOn/static throughput >= 0.90 (median of the per-round ratios).
+// tierOn/static throughput >= 0.90 (median of the per-round ratios); tierOn/bare is reported beside it.
 //
 // Alongside, the CPU each side's varnishd worker spends per request (/proc, support/process-cpu.ts), and the
 // cost ratio static/tierOn of it: a view of the tier's price that the machine's outside load moves less
@@ -14,13 +16,15 @@
 // figure is the whole cost of a page hit.
 //
 // Compression is the same on every side. wrk sends no Accept-Encoding of its own, and Tessera stores pages
-// gzipped (policy.vcl) while the builtin VCL would store the origin's plain bytes: measured that way, the tier
-// would gunzip on every request and the static object would not. So the static origin serves the tier's own
-// gzip bytes with Content-Encoding: gzip (varnishd stores them compressed, as the tier's copy is), and wrk
-// sends `Accept-Encoding: gzip` to every side, as browsers do: (a) and (b) send the stored gzip bytes as they
-// are, (c) stitches its gzipped shell and includes. BENCH_ACCEPT_ENCODING=none measures without it instead
-// (then every side gunzips on delivery).
-import { gunzipSync } from 'node:zlib'
+// gzipped (policy.vcl, tier.vcl) while the builtin VCL would store the origin's plain bytes: measured that way,
+// the tier would gunzip on every request and the static object would not. So the static origin serves the
+// tier's own gzip bytes with Content-Encoding: gzip (varnishd stores them compressed, as the tier's copy is),
+// the bare varnishd gzips the plain page itself (do_gzip: the same zlib pass as the tier's front, so the same
+// bytes), and wrk sends `Accept-Encoding: gzip` to every side, as browsers do: (a), (a') and (b) send the
+// stored gzip bytes as they are, (c) stitches its gzipped shell and includes (more bytes: each include is its
+// own gzip stream, which is why the tier's front gzips the page once). BENCH_ACCEPT_ENCODING=none measures
+// without it instead (then every side gunzips on delivery).
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { type Counters, delta, settledCounters } from '../support/edge-counters.js'
 import type { Scenario } from '../support/scenario.js'
 import { type BenchStack, withBenchStack } from '../support/stack.js'
@@ -29,7 +33,7 @@ import { startStaticEdge } from '../support/static-edge.js'
 import { median } from '../support/stats.js'
 import { fetchBytes, fragmentsOf, perRound, runInRounds, type SideRun, sideBySideSettings, sideLine, warmArticlePage } from '../support/compare.js'
 
-type SideName = 'static' | 'tierOn' | 'tierOff'
+type SideName = 'static' | 'bare' | 'tierOn' | 'tierOff'
 
 /** The 90% goal of issue 7: the tier's warm page at no less than 0.90 of a static object's requests/s. */
 const GOAL = 0.9
@@ -50,10 +54,12 @@ const firstDifference = (a: Buffer, b: Buffer): number => {
 }
 
 /**
- * Every side answers 200 with the same bytes: the same gzip bytes to `Accept-Encoding: gzip`, the same plain
- * bytes without it, and those are the gzip bytes decoded. Returns the page's sizes and fragments.
+ * Every side answers 200 with the same plain bytes without Accept-Encoding, and with `Accept-Encoding: gzip` a
+ * gzip body that decodes to them. The sides that store one gzip of the page (static, bare, tier on) send the
+ * same gzip bytes; tier off sends its ESI pass's stitched gzip (its size is reported). Returns the page's
+ * sizes (and what one zlib pass at level 6 makes of it) and fragments.
  */
-async function verifyIdenticalBytes(urls: Record<SideName, string>): Promise<{ bytes: number; gzipBytes: number; fragments: string[] }> {
+async function verifyIdenticalBytes(urls: Record<SideName, string>): Promise<{ bytes: number; gzipBytes: number; stitchedGzipBytes: number; zlibGzipBytes: number; fragments: string[] }> {
   const pages = await Promise.all(
     (Object.entries(urls) as Array<[SideName, string]>).map(async ([name, url]) => {
       const gzip = await fetchBytes(url, { 'accept-encoding': 'gzip' })
@@ -70,6 +76,7 @@ async function verifyIdenticalBytes(urls: Record<SideName, string>): Promise<{ b
   const [first, ...others] = pages
   for (const other of others) {
     for (const kind of ['plain', 'gzip'] as const) {
+      if (kind === 'gzip' && other.name === 'tierOff') continue
       if (!other[kind].equals(first[kind])) {
         const at = firstDifference(first[kind], other[kind])
         throw new Error(
@@ -79,7 +86,14 @@ async function verifyIdenticalBytes(urls: Record<SideName, string>): Promise<{ b
       }
     }
   }
-  return { bytes: first.plain.length, gzipBytes: first.gzip.length, fragments: fragmentsOf(first.plain.toString()) }
+  const stitched = pages.find((p) => p.name === 'tierOff')!
+  return {
+    bytes: first.plain.length,
+    gzipBytes: first.gzip.length,
+    stitchedGzipBytes: stitched.gzip.length,
+    zlibGzipBytes: gzipSync(first.plain, { level: 6 }).length,
+    fragments: fragmentsOf(first.plain.toString()),
+  }
 }
 
 interface TierProbe {
@@ -108,7 +122,7 @@ const cpuUsPerRequest = (run: SideRun): number => (run.cpuSec! * 1e6) / run.requ
 export const pageTier: Scenario = {
   name: 'page-tier',
   description:
-    'the assembled-page tier: the warm article page with the tier on vs off (ESI on every request) vs a static object of the same bytes on a second varnishd; goal: tier on >= 0.90 x static throughput',
+    'the assembled-page tier: the warm article page with the tier on vs off (ESI on every request) vs a static object of the same bytes on a second varnishd (our params) and on a bare default varnishd (do_gzip); goal: tier on >= 0.90 x static throughput',
   async run() {
     // Its goal is a ratio near 1 on a machine shared with other load, where one round can be off by a third:
     // seven shorter rounds give the median more to stand on than the other scenarios' three.
@@ -125,9 +139,15 @@ export const pageTier: Scenario = {
 
         const gzipPage = await fetchBytes(tierOn.edgeUrl, { 'accept-encoding': 'gzip' })
         if (gzipPage.status !== 200 || gzipPage.headers['content-encoding'] !== 'gzip') throw new Error(`${tierOn.edgeUrl} did not answer a gzip 200 to Accept-Encoding: gzip`)
+        const plainPage = await fetchBytes(tierOn.edgeUrl)
+        if (plainPage.status !== 200 || plainPage.headers['content-encoding'] !== undefined) throw new Error(`${tierOn.edgeUrl} did not answer a plain 200 without Accept-Encoding`)
         const staticEdge = await startStaticEdge(on.edges[0], { pagePath, body: gzipPage.body, headers: { 'content-encoding': 'gzip' } })
+        const bareEdge = await startStaticEdge(on.edges[0], { pagePath, body: plainPage.body }, { bare: true }).catch(async (err: unknown) => {
+          await staticEdge.stop()
+          throw err
+        })
         try {
-          const urls: Record<SideName, string> = { static: staticEdge.url, tierOn: tierOn.edgeUrl, tierOff: tierOff.edgeUrl }
+          const urls: Record<SideName, string> = { static: staticEdge.url, bare: bareEdge.url, tierOn: tierOn.edgeUrl, tierOff: tierOff.edgeUrl }
           const page = await verifyIdenticalBytes(urls)
 
           const before = { tierOn: await probeTier(on, urls.tierOn, encoding.headers), tierOff: await probeTier(off, urls.tierOff, encoding.headers) }
@@ -136,12 +156,13 @@ export const pageTier: Scenario = {
           const countersBefore = { tierOn: await settledCounters(on.edges[0]), tierOff: await settledCounters(off.edges[0]) }
           const cpu = {
             static: await varnishdWorkerCpuClock(staticEdge.varnishd),
+            bare: await varnishdWorkerCpuClock(bareEdge.varnishd),
             tierOn: await varnishdWorkerCpuClock(on.edges[0].varnishd),
             tierOff: await varnishdWorkerCpuClock(off.edges[0].varnishd),
           }
 
           const { sides, runs } = await runInRounds<SideName>(
-            [['static', urls.static, cpu.static], ['tierOn', urls.tierOn, cpu.tierOn], ['tierOff', urls.tierOff, cpu.tierOff]],
+            [['static', urls.static, cpu.static], ['bare', urls.bare, cpu.bare], ['tierOn', urls.tierOn, cpu.tierOn], ['tierOff', urls.tierOff, cpu.tierOff]],
             { rounds, seconds, connections, warmupSeconds, headers: encoding.headers },
           )
 
@@ -152,6 +173,8 @@ export const pageTier: Scenario = {
           const after = { tierOn: await probeTier(on, urls.tierOn, encoding.headers), tierOff: await probeTier(off, urls.tierOff, encoding.headers) }
           const ratio = {
             tierOnOverStaticThroughput: perRound(runs, (r) => r.tierOn.requestsPerSec / r.static.requestsPerSec),
+            tierOnOverBareThroughput: perRound(runs, (r) => r.tierOn.requestsPerSec / r.bare.requestsPerSec),
+            staticOverBareThroughput: perRound(runs, (r) => r.static.requestsPerSec / r.bare.requestsPerSec),
             tierOnOverTierOffThroughput: perRound(runs, (r) => r.tierOn.requestsPerSec / r.tierOff.requestsPerSec),
             tierOffOverStaticThroughput: perRound(runs, (r) => r.tierOff.requestsPerSec / r.static.requestsPerSec),
             tierOnOverStaticP99: perRound(runs, (r) => r.tierOn.latencyMs.p99 / r.static.latencyMs.p99),
@@ -160,11 +183,13 @@ export const pageTier: Scenario = {
           const varnishdCpu = {
             usPerRequest: {
               static: perRound(runs, (r) => cpuUsPerRequest(r.static)),
+              bare: perRound(runs, (r) => cpuUsPerRequest(r.bare)),
               tierOn: perRound(runs, (r) => cpuUsPerRequest(r.tierOn)),
               tierOff: perRound(runs, (r) => cpuUsPerRequest(r.tierOff)),
             },
             // 1.0: a page-tier hit costs varnishd as much CPU as the static object.
             staticOverTierOnCost: perRound(runs, (r) => cpuUsPerRequest(r.static) / cpuUsPerRequest(r.tierOn)),
+            bareOverTierOnCost: perRound(runs, (r) => cpuUsPerRequest(r.bare) / cpuUsPerRequest(r.tierOn)),
           }
           // Judged on the unrounded ratios (0.895 would print as 0.9).
           const exact = runs.map((r) => r.tierOn.requestsPerSec / r.static.requestsPerSec)
@@ -181,6 +206,7 @@ export const pageTier: Scenario = {
               page: { path: pagePath, ...page, includes: page.fragments.length, identicalOnAllSides: true },
               tierHeaders: { before, after },
               static: sides.static,
+              bare: sides.bare,
               tierOn: sides.tierOn,
               tierOff: sides.tierOff,
               ratio,
@@ -190,22 +216,26 @@ export const pageTier: Scenario = {
               runs,
             },
             summary: [
-              `page ${pagePath}: ${page.bytes} bytes (${page.gzipBytes} gzipped), ${page.fragments.length} includes; byte-identical on all three sides, gzip and plain`,
+              `page ${pagePath}: ${page.bytes} bytes, ${page.fragments.length} includes; plain bytes identical on all four sides`,
+              `gzip: ${page.gzipBytes} bytes from static, bare and tier on (identical; one zlib pass at level 6: ${page.zlibGzipBytes}); tier off's ESI pass stitches ${page.stitchedGzipBytes} (+${Math.round((page.stitchedGzipBytes / page.gzipBytes - 1) * 100)}%)`,
               `wrk sends ${encoding.name === 'gzip' ? 'Accept-Encoding: gzip' : 'no Accept-Encoding'} to every side; each stores the page gzipped`,
               `tier on: X-Tessera-Tier ${before.tierOn.tier}, ${before.tierOn.cache} before the runs (TTL left ${before.tierOn.ttlLeftSec} s), ${after.tierOn.tier}, ${after.tierOn.cache} after; tier off: X-Tessera-Tier ${before.tierOff.tier}, shell ${before.tierOff.cache}`,
               sideLine('(a) static object:', sides.static),
+              sideLine("(a') bare varnishd:", sides.bare),
               sideLine('(b) tier on:', sides.tierOn),
               sideLine('(c) tier off (ESI):', sides.tierOff),
               `tierOn/static throughput: ${ratio.tierOnOverStaticThroughput.median} (per round: ${perRoundList(ratio.tierOnOverStaticThroughput)}); goal >= ${GOAL}: ${goal.met ? 'met' : 'NOT met'} (${goal.measured}; ${goal.roundsMeeting} of ${rounds} rounds at or above it)`,
+              `tierOn/bare throughput: ${ratio.tierOnOverBareThroughput.median} (per round: ${perRoundList(ratio.tierOnOverBareThroughput)}); static/bare: ${ratio.staticOverBareThroughput.median} (per round: ${perRoundList(ratio.staticOverBareThroughput)})`,
               `tierOn/tierOff throughput: ${ratio.tierOnOverTierOffThroughput.median}x (per round: ${perRoundList(ratio.tierOnOverTierOffThroughput)}); tierOff/static: ${ratio.tierOffOverStaticThroughput.median}`,
-              `varnishd CPU per request: static ${varnishdCpu.usPerRequest.static.median} µs, tier on ${varnishdCpu.usPerRequest.tierOn.median} µs, tier off ${varnishdCpu.usPerRequest.tierOff.median} µs (per round: ${perRoundList(varnishdCpu.usPerRequest.static)}; ${perRoundList(varnishdCpu.usPerRequest.tierOn)}; ${perRoundList(varnishdCpu.usPerRequest.tierOff)})`,
-              `cost ratio static/tierOn (varnishd CPU per request; 1.0 = the tier's page costs what the static object does): ${varnishdCpu.staticOverTierOnCost.median} (per round: ${perRoundList(varnishdCpu.staticOverTierOnCost)})`,
+              `varnishd CPU per request: static ${varnishdCpu.usPerRequest.static.median} µs, bare ${varnishdCpu.usPerRequest.bare.median} µs, tier on ${varnishdCpu.usPerRequest.tierOn.median} µs, tier off ${varnishdCpu.usPerRequest.tierOff.median} µs (per round: ${perRoundList(varnishdCpu.usPerRequest.static)}; ${perRoundList(varnishdCpu.usPerRequest.tierOn)}; ${perRoundList(varnishdCpu.usPerRequest.tierOff)})`,
+              `cost ratio static/tierOn (varnishd CPU per request; 1.0 = the tier's page costs what the static object does): ${varnishdCpu.staticOverTierOnCost.median} (per round: ${perRoundList(varnishdCpu.staticOverTierOnCost)}); bare/tierOn: ${varnishdCpu.bareOverTierOnCost.median}`,
               `p99 tierOn/static: ${ratio.tierOnOverStaticP99.median}x (per round: ${perRoundList(ratio.tierOnOverStaticP99)}); tierOff/tierOn: ${ratio.tierOffOverTierOnP99.median}x (per round: ${perRoundList(ratio.tierOffOverTierOnP99)})`,
               `edge work during the runs: tier on ${work.tierOn.clientRequests} requests, ${work.tierOn.esiRequests} ESI sub-requests, ${work.tierOn.cacheMisses} misses; tier off ${work.tierOff.clientRequests} requests, ${work.tierOff.esiRequests} ESI sub-requests, ${work.tierOff.cacheMisses} misses`,
               `medians of ${rounds} rounds x ${seconds} s, ${connections} connections, wrk -t1, order rotating per round`,
             ],
           }
         } finally {
+          await bareEdge.stop()
           await staticEdge.stop()
         }
       }),

@@ -1,5 +1,6 @@
 // The ceiling for a page at the edge: one static object of the same bytes, cached by a second varnishd with
-// the same storage and params as a Tessera edge node and a 3-line VCL, in front of a tiny node:http origin.
+// the same storage and params as a Tessera edge node and a 3-line VCL, in front of a tiny node:http origin;
+// or by a bare varnishd (default parameters, builtin VCL and do_gzip), the comparison anyone can repeat.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -47,8 +48,16 @@ export interface StaticEdge {
  * Starts the origin and the second varnishd (storage and params as `edge`'s, same -S secret), and warms the
  * object at `pagePath`. The origin answers `body` with `headers` (say `content-encoding: gzip` for a gzip body:
  * varnishd then stores it compressed and gunzips it for clients that do not accept gzip, as it does a page).
+ *
+ * `bare`: varnishd with its default parameters (only the storage size is `edge`'s) and the builtin VCL plus
+ * `set beresp.do_gzip = true`: give it the plain bytes, it stores them gzipped in one pass, as anyone would set
+ * up a cache for one page. The other comparison (no option) shares Tessera's parameters (vsl_mask...).
  */
-export async function startStaticEdge(edge: EdgeNode, object: { pagePath: string; body: string | Buffer; headers?: Record<string, string> }): Promise<StaticEdge> {
+export async function startStaticEdge(
+  edge: EdgeNode,
+  object: { pagePath: string; body: string | Buffer; headers?: Record<string, string> },
+  options: { bare?: boolean } = {},
+): Promise<StaticEdge> {
   const origin = await startStaticOrigin(object.body, object.headers ?? {})
   const workRoot = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-static-'))
   let varnishd: RunningVarnishd | undefined
@@ -59,8 +68,9 @@ export async function startStaticEdge(edge: EdgeNode, object: { pagePath: string
   }
   try {
     const vclFile = path.join(workRoot, 'static.vcl')
-    // Builtin VCL does the rest: a GET without cookies is cached for s-maxage.
-    writeFileSync(vclFile, `vcl 4.1;\nbackend origin { .host = "127.0.0.1"; .port = "${origin.port}"; }\n`, { mode: 0o644 })
+    // Builtin VCL does the rest: a GET without cookies is cached for s-maxage. The bare one gzips what it stores.
+    const gzip = options.bare ? 'sub vcl_backend_response { set beresp.do_gzip = true; }\n' : ''
+    writeFileSync(vclFile, `vcl 4.1;\nbackend origin { .host = "127.0.0.1"; .port = "${origin.port}"; }\n${gzip}`, { mode: 0o644 })
     const [port, adminPort] = await freePorts(2)
     varnishd = await startVarnishd({
       workDir: path.join(workRoot, 'varnish'),
@@ -70,7 +80,7 @@ export async function startStaticEdge(edge: EdgeNode, object: { pagePath: string
       secretFile: edge.secretFile,
       vclFile,
       vclPath: [workRoot],
-      ...settingsOf(edge),
+      ...(options.bare ? { storageMb: settingsOf(edge).storageMb } : settingsOf(edge)),
     })
     const url = `http://127.0.0.1:${port}${object.pagePath}`
     await fetchPage(url)

@@ -1,12 +1,14 @@
 // The assembled-page tier (varnish/tier.vcl) against the real stack: two edge nodes with the tier on, and a
 // small stack with it off. Each page read here carries the debug token, so it says which tier served it.
 import { Redis } from 'ioredis'
+import { crc32, gzipSync, gunzipSync } from 'node:zlib'
 import t from 'tap'
 import { contentKeys } from '../../content/repository.js'
 import type { Nav } from '../../content/model.js'
 import type { EdgeNode } from '../../scripts/stack/stack.js'
 import { callJson, editable, publishedArticles } from '../support/api.js'
 import { counters, type EdgeResponse, get } from '../support/edge.js'
+import { fetchBytes } from '../../bench/support/compare.js'
 import { metrics, series } from '../support/metrics.js'
 import { startTestStack } from '../support/stack.js'
 import { acknowledgedPurge, eventsSettled, until } from '../support/wait.js'
@@ -320,6 +322,26 @@ t.test('continuous edits under read load give no stale read after acknowledgemen
   t.same(stale, [], 'no page read that started after an acknowledgement shows an older version')
   for (const edge of stack.edges) {
     for (const url of pages) t.match((await read(edge, url)).body, `Load v${EDITS - 1}`, `${edge.name} ${url} ends on the last edit`)
+  }
+})
+
+t.test('a gzip reader gets the assembled page as one gzip of the whole page, which decodes to the plain page byte for byte', async (t) => {
+  for (const url of ['/', `/articles/${quiet[0].slug}`]) {
+    await warm([edge1], [url], 5)
+    const gzip = await fetchBytes(edge1.url + url, { 'accept-encoding': 'gzip' })
+    const plain = await fetchBytes(edge1.url + url)
+    t.equal(gzip.status, 200)
+    t.equal(gzip.headers['content-encoding'], 'gzip', `${url}: gzip to a reader that accepts it`)
+    t.equal(plain.headers['content-encoding'], undefined, `${url}: plain to one that does not`)
+    t.ok(gunzipSync(gzip.body).equals(plain.body), `${url}: the gzip body decodes to the plain body`)
+    t.notMatch(plain.body.toString(), /<esi:/)
+    // One gzip member: its trailer's CRC-32 and length are the whole page's (a second member would carry its own part's).
+    t.same([...gzip.body.subarray(0, 3)], [0x1f, 0x8b, 8], `${url}: a gzip header`)
+    t.equal(gzip.body.readUInt32LE(gzip.body.length - 8), crc32(plain.body), `${url}: the trailer's CRC-32 is the whole page's`)
+    t.equal(gzip.body.readUInt32LE(gzip.body.length - 4), plain.body.length, `${url}: the trailer's length is the whole page's`)
+    // One pass over the page: about what gzip makes of it (stitched from the includes' own gzip it was 24% more).
+    const once = gzipSync(plain.body).length
+    t.ok(gzip.body.length <= once * 1.05, `${url}: ${gzip.body.length} gzip bytes for ${plain.body.length} bytes, one gzip of them is ${once}`)
   }
 })
 
