@@ -1,8 +1,8 @@
 // Untrusted JSON in, typed content inputs out. Every refusal is an InvalidInput naming the field and saying
 // what a valid value looks like. Validators return fresh objects (never the caller's), with dates normalised
 // to UTC ISO 8601 (`2030-01-01T09:00:00.000Z`) so every reader can compare them as instants.
-import Handlebars from 'handlebars'
 import { InvalidInput } from '../fragments/kit/errors.js'
+import { checkSnippet } from '../fragments/kit/html.js'
 import { BLOCK_SLOTS, type Article, type Block, type BlockKind, type BlockSlot, type Nav, type NavEntry, type Section } from './model.js'
 
 /** What an editor sends; the repository adds the id/slug from the path and `updatedAt`. */
@@ -69,7 +69,7 @@ export function validateBlockInput(raw: unknown): BlockInput {
   const content = text('content', o.content, LIMITS.blockContentBytes)
   if (kind === 'snippet') {
     try {
-      Handlebars.precompile(content) // compile() is lazy; precompile() surfaces syntax errors now
+      checkSnippet(content, slot) // as its slot renders it: our helpers only (knownHelpersOnly)
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n')[0] : String(err)
       throw new InvalidInput('content', `is not a valid Handlebars template (${reason})`)

@@ -57,21 +57,31 @@ export function neutraliseEsi(html: string): string {
 }
 
 const snippetCache = new LRUCache<string, Handlebars.TemplateDelegate>({ max: 500 })
+const SNIPPET_OPTIONS: Parameters<typeof hbs.compile>[1] = { knownHelpersOnly: true, knownHelpers: { date: true, paragraphs: true }, strict: false }
+
+/** What a snippet can read: the time of the render and its slot. */
+export interface SnippetData {
+  now: string
+  slot: string
+}
 
 /**
  * An editor's Handlebars snippet: only our known helpers, no prototype access, only the data we pass,
- * and its output neutralised like any editor HTML.
+ * and its output neutralised like any editor HTML. A snippet that cannot render throws (and is not cached).
  */
-export function renderSnippet(source: string, data: Record<string, unknown>): string {
-  let template = snippetCache.get(source)
-  if (!template) {
-    template = hbs.compile(source, { knownHelpersOnly: true, knownHelpers: { date: true, paragraphs: true }, strict: false })
-    snippetCache.set(source, template)
-  }
-  return neutraliseEsi(template(data, RUNTIME_OPTIONS))
+export function renderSnippet(source: string, data: SnippetData | Record<string, unknown>): string {
+  const cached = snippetCache.get(source)
+  if (cached) return neutraliseEsi(cached(data, RUNTIME_OPTIONS))
+  const template = hbs.compile(source, SNIPPET_OPTIONS)
+  const html = template(data, RUNTIME_OPTIONS) // compile() is lazy: a syntax error or an unknown helper throws here
+  snippetCache.set(source, template)
+  return neutraliseEsi(html)
 }
 
-/** Compile-checks a snippet (for validation at write time); throws with Handlebars' message. */
-export function compileSnippet(source: string): void {
-  hbs.precompile(source, { knownHelpersOnly: true, knownHelpers: { date: true, paragraphs: true } })
+/**
+ * Write-time validation, exactly as the slot will render it: the same compiler, options and data; throws
+ * with Handlebars' message.
+ */
+export function checkSnippet(source: string, slot: string): void {
+  renderSnippet(source, { now: new Date().toISOString(), slot })
 }
