@@ -1,7 +1,8 @@
 // The console in Debian's Chromium (playwright-core with executablePath; no browser is downloaded), against
 // the real stack with two edge nodes: an editor finds an article, previews, purges and sees both nodes
 // acknowledge, and the page is fresh at the edge; ops change nav's TTL; roles and CSRF are enforced.
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
@@ -19,8 +20,12 @@ const stack = await startTestStack(t, { edges: 2 })
 const purgeApi = `http://127.0.0.1:${stack.config.ports.purge}`
 const contentApi = `http://127.0.0.1:${stack.config.ports.content}`
 const debug = { 'x-tessera-debug': stack.secrets.debugToken }
-const shots = path.join(projectRoot, 'docs', 'screenshots')
+// A test run leaves the checkout clean: screenshots go to a temporary dir, unless `npm run screenshots` asks
+// for the committed ones (TESSERA_SCREENSHOTS_DIR=docs/screenshots).
+const shotsDir = process.env.TESSERA_SCREENSHOTS_DIR
+const shots = shotsDir ? path.resolve(projectRoot, shotsDir) : mkdtempSync(path.join(os.tmpdir(), 'tessera-screenshots-'))
 mkdirSync(shots, { recursive: true })
+if (!shotsDir) t.teardown(() => rmSync(shots, { recursive: true, force: true }))
 
 // playwright-core gives the browser a fresh --user-data-dir of its own (and refuses one in args).
 const browser: Browser = await chromium.launch({
@@ -163,4 +168,11 @@ t.test("ops change nav's TTL inline and see the effective policy change; bad inp
   await page.locator('#edges tbody td.ok').nth(1).waitFor({ timeout: 20_000 })
   t.pass('and healthy again once it is back')
   await page.context().close()
+})
+
+t.test('every screenshot was taken, as a PNG', async (t) => {
+  for (const name of ['sign-in', 'editor', 'forbidden', 'ops']) {
+    const png = readFileSync(path.join(shots, `${name}.png`))
+    t.same([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${name}.png`)
+  }
 })
