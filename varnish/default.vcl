@@ -9,6 +9,7 @@ import purge;
 import var;
 import header;
 import str;
+import directors;
 
 include "tessera-site.vcl";
 include "normalize.vcl";
@@ -16,6 +17,7 @@ include "routing.vcl";
 include "purge.vcl";
 include "policy.vcl";
 include "stale.vcl";
+include "retry.vcl";
 include "esi.vcl";
 include "fallback.vcl";
 include "headers.vcl";
@@ -68,12 +70,14 @@ sub tessera_fetch_context {
 sub vcl_backend_fetch {
     call tessera_normalize_backend_fetch;   # client state and host/URL overrides never reach an origin
     call tessera_routing_backend_fetch;
+    call tessera_retry_backend_fetch;       # a retry goes to another instance of the service (retry.vcl)
     call tessera_tier_backend_fetch;
     call tessera_stats_backend_fetch;       # what the fetch is for (logged with its answer)
 }
 
 sub vcl_backend_response {
     call tessera_stats_backend_response;    # one record per origin fetch, with its status and time
+    call tessera_retry_backend_response;    # a 5xx from one instance: once more on another (returns)
     call tessera_tier_backend_response;     # an assembled page from the inner socket (returns)
     call tessera_esi_backend_response;      # ESI only on page shells (first: the policy may return early)
     call tessera_policy_backend_response;   # TTL from Cache-Control, errors never cached, the purge race
@@ -82,6 +86,7 @@ sub vcl_backend_response {
 
 sub vcl_backend_error {
     call tessera_stats_backend_response;
+    call tessera_retry_backend_error;       # an unreachable instance: once more on another (returns)
     call tessera_fallback_backend_error;
 }
 

@@ -21,7 +21,7 @@ sub tessera_fallback_deliver {
     # (The page tier checks the body while it assembles, tier.vcl; a cached assembled page has one.)
     if (req.esi_level == 0 && req.http.X-Tessera-Tier != "page" && local.socket != "inner" && resp.status == 200
         && req.url ~ "^/articles/" && var.get("tessera_body_checked") != "1"
-        && !std.healthy(tessera_article) && resp.http.xkey ~ "(^|[ ,])article:[a-z0-9-]+") {
+        && !std.healthy(tessera_article_instances.backend()) && resp.http.xkey ~ "(^|[ ,])article:[a-z0-9-]+") {
         var.set("tessera_body_checked", "1");
         var.set("tessera_body_check_for", req.url);
         set req.url = "/fragments/article/" + regsub(resp.http.xkey, "^(.*[ ,])?article:([a-z0-9-]+).*$", "\2");

@@ -1,19 +1,20 @@
-# Which service answers a URL. Backends are declared in tessera-site.vcl (generated from the config).
+# Which service answers a URL: the director of its instances, declared in tessera-site.vcl (generated from the
+# topology; scripts/stack/site-vcl.ts).
 
 sub tessera_routing_recv {
     if (req.url !~ "^/(fragments/|metrics(\?|$))") {
-        set req.backend_hint = tessera_layout;   # pages, the common case: one test
+        set req.backend_hint = tessera_layout_instances.backend();   # pages, the common case: one test
     } elsif (req.url ~ "^/metrics(\?|$)") {
         # every service's Prometheus metrics are for the operators' network, not for readers
         return (synth(404, "Not found"));
     } elsif (req.url ~ "^/fragments/nav(/_fallback)?(\?|$)") {
-        set req.backend_hint = tessera_nav;
+        set req.backend_hint = tessera_nav_instances.backend();
     } elsif (req.url ~ "^/fragments/sidebar(/|\?|$)") {
-        set req.backend_hint = tessera_sidebar;
+        set req.backend_hint = tessera_sidebar_instances.backend();
     } elsif (req.url ~ "^/fragments/article/") {
-        set req.backend_hint = tessera_article;
+        set req.backend_hint = tessera_article_instances.backend();
     } elsif (req.url ~ "^/fragments/sections/") {
-        set req.backend_hint = tessera_sections;
+        set req.backend_hint = tessera_sections_instances.backend();
     } else {
         return (synth(404, "No such fragment"));
     }

@@ -145,7 +145,7 @@ sub tessera_tier_deliver {
         }
         call tessera_tier_next;
     } elsif (req.esi_level == 0 && req.http.X-Tessera-Asm == "final") {
-        if (req.http.X-Tessera-Asm-Body-Failed && !std.healthy(tessera_article)) {
+        if (req.http.X-Tessera-Asm-Body-Failed && !std.healthy(tessera_article_instances.backend())) {
             return (synth(503, "Temporarily unavailable"));   # the article body is required (fallback.vcl)
         }
         # The keys travel to the front in headers (at most http_resp_size, 32 KB, in all): a page whose includes

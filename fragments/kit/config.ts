@@ -5,6 +5,11 @@ import { projectRoot } from './paths.js'
 
 export type FragmentName = 'nav' | 'sidebar' | 'article' | 'sections'
 export const FRAGMENT_NAMES: readonly FragmentName[] = ['nav', 'sidebar', 'article', 'sections']
+/** The services behind the edge: each may run as several instances (TESSERA_INSTANCES, TESSERA_TOPOLOGY). */
+export type OriginName = FragmentName | 'layout'
+export const ORIGIN_NAMES: readonly OriginName[] = ['layout', 'nav', 'sidebar', 'article', 'sections']
+/** Instance i (0-based) of a service started by `npm start` listens on the service's port + INSTANCE_PORT_STEP x i. */
+export const INSTANCE_PORT_STEP = 1000
 
 export interface Config {
   host: string
@@ -26,6 +31,10 @@ export interface Config {
   debugToken: string | undefined
   /** TESSERA_TTL_FILE: policy overrides the purge service applies at start (JSON or YAML). */
   ttlFile: string | undefined
+  /** TESSERA_INSTANCES: how many OS processes `npm start` runs of each service (default 1 each). */
+  instances: Record<OriginName, number>
+  /** TESSERA_TOPOLOGY: the topology file (YAML) naming every instance and edge node; undefined: one machine. */
+  topologyFile: string | undefined
   /** TESSERA_RENDER_DELAY_MS: a simulation knob for benchmarks (a slow origin); 0 in production. */
   renderDelayMs: number
   logLevel: string
@@ -115,6 +124,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push(`${name}=${JSON.stringify(raw)} must be true or false`)
     return fallback
   }
+  const instances = Object.fromEntries(ORIGIN_NAMES.map((n) => [n, 1])) as Record<OriginName, number>
+  for (const entry of (env.TESSERA_INSTANCES ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = entry.match(/^([a-z]+)=(\d+)$/)
+    if (!m || !(ORIGIN_NAMES as readonly string[]).includes(m[1]) || Number(m[2]) < 1 || Number(m[2]) > 9) {
+      problems.push(`TESSERA_INSTANCES: ${JSON.stringify(entry)} must be <service>=<1-9> with service one of ${ORIGIN_NAMES.join(', ')} (e.g. nav=3,article=2)`)
+      continue
+    }
+    instances[m[1] as OriginName] = Number(m[2])
+  }
   const logLevel = env.TESSERA_LOG_LEVEL || 'info'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`TESSERA_LOG_LEVEL=${logLevel} must be one of fatal, error, warn, info, debug, trace, silent`)
@@ -156,6 +174,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     purgeSecret: secret('TESSERA_PURGE_SECRET'),
     debugToken: secret('TESSERA_DEBUG_TOKEN'),
     ttlFile: env.TESSERA_TTL_FILE ? path.resolve(projectRoot, env.TESSERA_TTL_FILE) : undefined,
+    instances,
+    topologyFile: env.TESSERA_TOPOLOGY ? path.resolve(projectRoot, env.TESSERA_TOPOLOGY) : undefined,
     renderDelayMs: int('TESSERA_RENDER_DELAY_MS', 0, 0, 10_000),
     logLevel,
   }

@@ -4,7 +4,8 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'n
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { loadConfig } from '../../fragments/kit/config.js'
+import { loadConfig, type OriginName } from '../../fragments/kit/config.js'
+import { defaultTopology } from '../../topology/topology.js'
 import { type Stack, startStack } from './stack.js'
 
 export interface EphemeralStack {
@@ -37,6 +38,10 @@ export async function startEphemeralStack(options: {
   env?: Record<string, string>
   /** The assembled-page tier (TESSERA_PAGE_TIER); default on, as configured by default. */
   pageTier?: boolean
+  /** Processes per service (as TESSERA_INSTANCES), each on a free port; default 1 each. */
+  instances?: Partial<Record<OriginName, number>>
+  /** A topology file (TESSERA_TOPOLOGY) instead of the generated single-machine one. */
+  topologyFile?: string
 }): Promise<EphemeralStack> {
   const edges = options.edges ?? 1
   const stateDir = mkdtempSync(path.join(os.tmpdir(), `tessera-${options.name}-`))
@@ -60,7 +65,18 @@ export async function startEphemeralStack(options: {
     TESSERA_EDGE_NODES: Array.from({ length: edges }, (_, i) => `http://127.0.0.1:${edgePorts[i * 3]}`).join(','),
     TESSERA_EDGE_STORAGE_MB: '64',
     TESSERA_LOG_LEVEL: 'warn',
+    ...(options.topologyFile ? { TESSERA_TOPOLOGY: options.topologyFile } : {}),
   })
+  const extraEdges = Array.from({ length: edges - 1 }, (_, i) => ({ port: edgePorts[(i + 1) * 3], adminPort: edgePorts[(i + 1) * 3 + 1], innerPort: edgePorts[(i + 1) * 3 + 2] }))
+  // Instances beyond the first get free ports of their own (the + 1000 x i rule of npm start could collide here).
+  let topology
+  if (options.instances && !options.topologyFile) {
+    topology = defaultTopology(config, extraEdges)
+    for (const [name, count] of Object.entries(options.instances) as Array<[OriginName, number]>) {
+      const more = await freePorts(count - 1)
+      topology.services[name] = [topology.services[name][0], ...more.map((port) => ({ host: config.host, port }))]
+    }
+  }
   const log = (source: string, line: string) => appendFileSync(logFile, `${source.padEnd(8)} ${line}\n`)
   let stack: Stack
   try {
@@ -69,7 +85,8 @@ export async function startEphemeralStack(options: {
       log,
       seed: options.seed,
       extraEnv: options.env,
-      extraEdges: Array.from({ length: edges - 1 }, (_, i) => ({ port: edgePorts[(i + 1) * 3], adminPort: edgePorts[(i + 1) * 3 + 1], innerPort: edgePorts[(i + 1) * 3 + 2] })),
+      extraEdges,
+      topology,
     })
   } catch (err) {
     process.stderr.write(logTail())

@@ -1,11 +1,17 @@
 // tessera-site.vcl: the part of the edge's VCL that comes from configuration (backends, purge ACL, secrets).
-// default.vcl includes it; the launcher writes it into the state dir, which is first on vcl_path.
-import type { FragmentName } from '../../fragments/kit/config.js'
+// default.vcl includes it; the launcher writes it into the state dir, which is first on vcl_path, and a reload
+// (topology/reload.ts) sends it inline in place of default.vcl's include line.
+// Every instance of a service is a backend with its own probe (tessera_<service> when it is the only one,
+// tessera_<service>_<n> when there are several); the instances of a
+// service form one round_robin director (tessera_<service>_instances), which routing.vcl uses. A fetch that
+// fails on one instance is retried once on another healthy one (varnish/retry.vcl; the choice is made here).
+import { ORIGIN_NAMES, type OriginName } from '../../fragments/kit/config.js'
 
-export type BackendName = FragmentName | 'layout'
+export type BackendName = OriginName
 
 export interface SiteVclOptions {
-  backends: Record<BackendName, { host: string; port: number }>
+  /** Every instance of every service behind the edge, in order (backend tessera_<service>, or tessera_<service>_<n> from 1 when there are several). */
+  backends: Record<BackendName, Array<{ host: string; port: number }>>
   purgeAcl: string[] // addresses or CIDRs allowed to PURGE
   purgeSecret: string
   debugToken: string
@@ -29,11 +35,18 @@ export function renderSiteVcl(options: SiteVclOptions): string {
   for (const [name, value] of [['purge secret', options.purgeSecret], ['debug token', options.debugToken]] as const) {
     if (!TOKEN.test(value)) throw new Error(`${name} must be 16-256 characters of [A-Za-z0-9._~-]`)
   }
-  const backends = Object.entries(options.backends)
-    .map(([name, { host, port }]) => {
+  const instances = ORIGIN_NAMES.map((service) => {
+    const list = options.backends[service]
+    if (!list || list.length === 0) throw new Error(`service ${service} has no instance`)
+    // One instance keeps the service's own name (tessera_nav); several are tessera_nav_1, tessera_nav_2...
+    return { service, names: list.length === 1 ? [`tessera_${service}`] : list.map((_, i) => `tessera_${service}_${i + 1}`), list }
+  })
+  const backends = instances
+    .flatMap(({ service, names, list }) => list.map(({ host, port }, i) => {
       if (!/^[0-9a-zA-Z.:-]+$/.test(host)) throw new Error(`backend host ${host} is not a plain host name or address`)
-      const t = name === 'layout' ? LAYOUT_TIMEOUTS : FRAGMENT_TIMEOUTS
-      return `backend tessera_${name} {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`backend port ${port} of ${service} is not a TCP port`)
+      const t = service === 'layout' ? LAYOUT_TIMEOUTS : FRAGMENT_TIMEOUTS
+      return `backend ${names[i]} {
     .host = "${host}";
     .port = "${port}";
     .connect_timeout = ${t.connect};
@@ -41,8 +54,27 @@ export function renderSiteVcl(options: SiteVclOptions): string {
     .between_bytes_timeout = ${t.betweenBytes};
     .probe = tessera_health;
 }`
-    })
+    }))
     .join('\n\n')
+  const directors = instances
+    .map(({ service, names }) => `    new tessera_${service}_instances = directors.round_robin();\n${names.map((n) => `    tessera_${service}_instances.add_backend(${n});`).join('\n')}`)
+    .join('\n')
+  // For each instance that failed, the others of its service in order after it: the first healthy one is tried.
+  const picks = instances.filter(({ names }) => names.length > 1).flatMap(({ names }) => names.map((failed, i) => {
+    const others = [...names.slice(i + 1), ...names.slice(0, i)]
+    return `if (beresp.backend.name == "${failed}") {
+        ${others.map((o) => `if (std.healthy(${o})) {
+            var.set("tessera_retry_to", "${o}");
+        }`).join(' els')}
+    }`
+  }))
+  const retryPick = picks.length ? `\n    ${picks.join(' els')}` : ''
+  const retryTargets = instances.filter(({ names }) => names.length > 1).flatMap(({ names }) => names)
+  const retryBackend = retryTargets.length
+    ? `\n    ${retryTargets.map((n) => `if (var.get("tessera_retry_to") == "${n}") {
+        set bereq.backend = ${n};
+    }`).join(' els')}`
+    : ''
   const acl = options.purgeAcl
     .map((entry) => {
       if (!ACL_ENTRY.test(entry)) throw new Error(`purge ACL entry ${entry} is not an address or CIDR`)
@@ -76,6 +108,18 @@ probe tessera_health {
 }
 
 ${backends}
+
+sub vcl_init {
+${directors}
+}
+
+# A failed fetch (varnish/retry.vcl): which other instance of the same service to try, the first healthy one
+# after the failed one (none when the service has one instance, or no other is healthy).
+sub tessera_site_retry_pick {${retryPick}
+}
+
+sub tessera_site_retry_backend {${retryBackend}
+}
 ${tierBackend}
 acl tessera_purgers {
 ${acl}

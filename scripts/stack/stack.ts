@@ -4,19 +4,21 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { ContentRepository } from '../../content/repository.js'
 import { seedDemoContent } from '../../content/seed.js'
-import { type Config, edgeWorkDir, FRAGMENT_NAMES, redisUrlOf } from '../../fragments/kit/config.js'
+import { type Config, edgeWorkDir, FRAGMENT_NAMES, ORIGIN_NAMES, type OriginName, redisUrlOf } from '../../fragments/kit/config.js'
 import { projectRoot } from '../../fragments/kit/paths.js'
 import { connectRedis } from '../../fragments/kit/redis.js'
 import { startRedisServer } from './redis.js'
 import { ensureSecrets, type Secrets } from './secrets.js'
 import { type RunningService, SERVICE_SCRIPTS, type ServiceName, startService } from './services.js'
-import { renderSiteVcl } from './site-vcl.js'
+import { localSiteFile, siteVclForEdge } from '../../topology/reload.js'
+import { defaultTopology, formatHostPort, type HostPort, innerAddressOf, loadTopology, type Topology } from '../../topology/topology.js'
 import { type RunningVarnishd, startVarnishd, writeSecretFile } from './varnishd.js'
 
 export interface EdgeNode {
   name: string
   url: string
   port: number
+  adminHost: string
   adminPort: number
   workDir: string
   secretFile: string
@@ -27,15 +29,24 @@ export interface Stack {
   config: Config
   redisUrl: string
   secrets: Secrets
+  /** The first instance of each service (the only one, unless TESSERA_INSTANCES or a topology says more). */
   services: Record<ServiceName, RunningService>
+  /** Every instance of each service behind the edge, in topology order (instance n is backend tessera_<name>_<n>). */
+  instances: Record<OriginName, RunningService[]>
+  /** Where everything runs: the topology the site VCL was generated from. */
+  topology: Topology
   edges: EdgeNode[]
-  /** Kills (SIGKILL: a crash) or stops one service, then starts it again on the same port. */
+  /** Fault injection: crash one instance (SIGKILL; 0-based index) and leave it down. */
+  killInstance(name: OriginName, index: number): Promise<void>
+  /** Starts one more process of a service at host:port (not in the site VCL until a reload names it). */
+  startInstance(name: OriginName, at: HostPort): Promise<RunningService>
+  /** Kills (SIGKILL: a crash) or stops one service (every instance), then starts it again on the same port(s). */
   restartService(name: ServiceName, how: 'kill' | 'stop'): Promise<RunningService>
-  /** Fault injection: crash a service (SIGKILL) and leave it down. */
+  /** Fault injection: crash a service (SIGKILL; every instance) and leave it down. */
   killService(name: ServiceName): Promise<void>
-  /** Starts a service that was killed or stopped, on the same port. */
+  /** Starts a service (every instance) that was killed or stopped, on the same port(s); resolves with the first. */
   startServiceAgain(name: ServiceName): Promise<RunningService>
-  /** Fault injection: freeze a service (SIGSTOP; it accepts connections and answers nothing) or thaw it. */
+  /** Fault injection: freeze a service (every instance; SIGSTOP: it accepts connections and answers nothing) or thaw it. */
   freezeService(name: ServiceName, frozen: boolean): void
   /** Our own redis-server (absent with REDIS_URL): stop it, and start it again on the same port and data. */
   redis?: { stop(): Promise<void>; start(): Promise<void> }
@@ -48,8 +59,10 @@ export interface StackOptions {
   config: Config
   log: (source: string, line: string) => void
   seed?: boolean
-  /** Extra edge nodes beyond the configured one: ports for each. */
+  /** Extra edge nodes beyond the configured one: ports for each (ignored when a topology is given). */
   extraEdges?: Array<{ port: number; adminPort: number; innerPort: number }>
+  /** Where everything runs; default: TESSERA_TOPOLOGY's file, else one machine (TESSERA_INSTANCES, the ports). */
+  topology?: Topology
   /** Extra environment for the services (benchmarks: TESSERA_RENDER_DELAY_MS). */
   extraEnv?: Record<string, string>
 }
@@ -83,6 +96,16 @@ export function envFor(config: Config, redisUrl: string, secrets: Secrets): Reco
     TESSERA_DEBUG_TOKEN: secrets.debugToken,
     TESSERA_LOG_LEVEL: config.logLevel,
   }
+}
+
+const isDown = (running: RunningService) => running.process.exitCode !== null || running.process.signalCode !== null
+
+async function kill(running: RunningService): Promise<void> {
+  if (isDown(running)) return
+  const exited = new Promise((r) => running.process.once('exit', r))
+  running.process.kill('SIGCONT') // a frozen process must be able to die
+  running.process.kill('SIGKILL')
+  await exited
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -126,49 +149,59 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }
     }
 
-    const edgeSpecs = [{ port: config.edge.port, adminPort: config.edge.adminPort, innerPort: config.edge.innerPort }, ...(options.extraEdges ?? [])]
+    const topology = options.topology ?? (config.topologyFile ? loadTopology(config) : defaultTopology(config, options.extraEdges))
+    const edgeWorkDirOf = (index: number) => topology.edges[index].workdir ?? edgeWorkDir(config.stateDir, index)
     const secretFile = path.join(config.stateDir, 'varnish-secret')
     await writeSecretFile(secretFile)
     const env = {
       ...envFor(config, redisUrl, secrets),
-      TESSERA_EDGE_NODES: edgeSpecs.map((e) => `http://${config.host}:${e.port}`).join(','),
-      TESSERA_EDGE_ADMINS: edgeSpecs.map((e) => `${config.host}:${e.adminPort}`).join(','),
+      TESSERA_EDGE_NODES: topology.edges.map((e) => e.url).join(','),
+      TESSERA_EDGE_ADMINS: topology.edges.map((e) => formatHostPort(e.admin)).join(','),
       TESSERA_EDGE_ADMIN_SECRET_FILE: secretFile,
-      TESSERA_EDGE_WORKDIRS: edgeSpecs.map((_, i) => edgeWorkDir(config.stateDir, i)).join(','),
+      TESSERA_EDGE_WORKDIRS: topology.edges.map((_, i) => edgeWorkDirOf(i)).join(','),
+      ...(config.topologyFile ? { TESSERA_TOPOLOGY: config.topologyFile } : {}),
       ...options.extraEnv,
     }
     const services = {} as Record<ServiceName, RunningService>
+    const instances = Object.fromEntries(ORIGIN_NAMES.map((n) => [n, [] as RunningService[]])) as Record<OriginName, RunningService[]>
+    const isOrigin = (name: ServiceName): name is OriginName => (ORIGIN_NAMES as readonly string[]).includes(name)
+    // One process per instance, listening on the instance's own host and port (a host is one machine, or in
+    // tests one loopback address of this one).
+    const launch = async (name: ServiceName, at: HostPort, label: string): Promise<RunningService> => {
+      const running = await startService({ name: label, script: SERVICE_SCRIPTS[name], port: at.port, host: at.host, env: { ...env, TESSERA_HOST: at.host }, log: (l) => log(label, l) })
+      stoppers.push(() => running.stop())
+      return running
+    }
+    const labelOf = (name: OriginName, index: number) => (topology.services[name].length > 1 ? `${name}.${index + 1}` : name)
+    const startOrigin = async (name: OriginName, index: number) => {
+      instances[name][index] = await launch(name, topology.services[name][index], labelOf(name, index))
+      if (index === 0) services[name] = instances[name][0]
+    }
     const startNamed = async (name: ServiceName) => {
-      services[name] = await startService({ name, script: SERVICE_SCRIPTS[name], port: config.ports[name], host: config.host, env, log: (l) => log(name, l) })
-      stoppers.push(() => services[name].stop())
+      if (isOrigin(name)) await Promise.all(topology.services[name].map((_, i) => startOrigin(name, i)))
+      else services[name] = await launch(name, { host: config.host, port: config.ports[name] }, name)
     }
     // The origins first, then the edge in front of them, then the purge service that talks to the edge.
     await Promise.all((Object.keys(SERVICE_SCRIPTS) as ServiceName[]).filter((n) => n !== 'purge').map(startNamed))
 
-    const vclDir = path.join(config.stateDir, 'vcl')
-    const backends = Object.fromEntries(
-      [...FRAGMENT_NAMES.map((n) => [n, config.ports[n]] as const), ['layout', config.ports.layout] as const].map(([n, port]) => [n, { host: config.host, port }]),
-    ) as Parameters<typeof renderSiteVcl>[0]['backends']
-    // The page tier's inner address is on loopback whatever the front listens on: only the edge itself uses it.
-    const innerHost = '127.0.0.1'
     const startEdge = async (index: number): Promise<EdgeNode> => {
-      const spec = edgeSpecs[index]
-      const name = `edge${index + 1}`
-      const workDir = edgeWorkDir(config.stateDir, index)
+      const spec = topology.edges[index]
+      const name = spec.name
+      const front = new URL(spec.url)
+      const port = Number(front.port || 80)
+      const workDir = edgeWorkDirOf(index)
       mkdirSync(workDir, { recursive: true })
-      // Each node's site VCL names its own inner address.
-      const siteDir = path.join(vclDir, name)
+      // Each node's site VCL names its own inner address (the page tier's, on loopback: only the edge uses it).
+      const siteFile = localSiteFile(config.stateDir, name)
+      const siteDir = path.dirname(siteFile)
       mkdirSync(siteDir, { recursive: true })
-      const pageTier = config.edge.pageTier ? { host: innerHost, port: spec.innerPort } : undefined
-      writeFileSync(
-        path.join(siteDir, 'tessera-site.vcl'),
-        renderSiteVcl({ backends, purgeAcl: ['127.0.0.1', '::1'], purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken, pageTier }),
-      )
+      const pageTier = config.edge.pageTier ? innerAddressOf(spec) : undefined
+      writeFileSync(siteFile, siteVclForEdge(topology, spec, { purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken, pageTier: config.edge.pageTier }))
       const varnishd = await startVarnishd({
         workDir,
-        listen: [{ name: 'front', host: config.host, port: spec.port }, ...(pageTier ? [{ name: 'inner', ...pageTier }] : [])],
-        adminHost: config.host,
-        adminPort: spec.adminPort,
+        listen: [{ name: 'front', host: front.hostname.replace(/^\[(.*)\]$/, '$1'), port }, ...(pageTier ? [{ name: 'inner', ...pageTier }] : [])],
+        adminHost: spec.admin.host,
+        adminPort: spec.admin.port,
         secretFile,
         vclFile: path.join(projectRoot, 'varnish', 'default.vcl'),
         vclPath: [siteDir, path.join(projectRoot, 'varnish')],
@@ -184,10 +217,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         storageMb: config.edge.storageMb,
         log: (l) => log(name, l),
       })
-      return { name, url: `http://${config.host}:${spec.port}`, port: spec.port, adminPort: spec.adminPort, workDir, secretFile, varnishd }
+      return { name, url: spec.url, port, adminHost: spec.admin.host, adminPort: spec.admin.port, workDir, secretFile, varnishd }
     }
     const edges: EdgeNode[] = []
-    for (let i = 0; i < edgeSpecs.length; i++) {
+    for (let i = 0; i < topology.edges.length; i++) {
       edges.push(await startEdge(i))
       stoppers.push(() => edges[i].varnishd.stop())
     }
@@ -200,25 +233,32 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       redisUrl,
       secrets,
       services,
+      instances,
+      topology,
       edges,
       redis: ownRedis,
+      killInstance(name, index) {
+        return kill(instances[name][index])
+      },
+      async startInstance(name, at) {
+        const running = await launch(name, at, `${name}+${formatHostPort(at)}`)
+        instances[name].push(running)
+        return running
+      },
       async killService(name) {
-        const running = services[name].process
-        if (running.exitCode !== null || running.signalCode !== null) return
-        running.kill('SIGCONT') // a frozen process must be able to die
-        running.kill('SIGKILL')
-        await new Promise((r) => running.once('exit', r))
+        await Promise.all((isOrigin(name) ? instances[name] : [services[name]]).map(kill))
       },
       async startServiceAgain(name) {
-        services[name] = await startService({ name, script: SERVICE_SCRIPTS[name], port: config.ports[name], host: config.host, env, log: (l) => log(name, l) })
+        if (!isOrigin(name)) return (services[name] = await launch(name, { host: config.host, port: config.ports[name] }, name))
+        await Promise.all(topology.services[name].map((_, i) => (isDown(instances[name][i]) ? startOrigin(name, i) : undefined)))
         return services[name]
       },
       freezeService(name, frozen) {
-        services[name].process.kill(frozen ? 'SIGSTOP' : 'SIGCONT')
+        for (const running of isOrigin(name) ? instances[name] : [services[name]]) running.process.kill(frozen ? 'SIGSTOP' : 'SIGCONT')
       },
       async restartService(name, how) {
         if (how === 'kill') await stack.killService(name)
-        else await services[name].stop()
+        else await Promise.all((isOrigin(name) ? instances[name] : [services[name]]).map((s) => s.stop()))
         return stack.startServiceAgain(name)
       },
       async restartEdge(name) {

@@ -9,7 +9,7 @@ interface Teardown {
   comment(...args: unknown[]): void
 }
 
-export async function startTestStack(t: Teardown, options: { edges?: number; seed?: boolean; env?: Record<string, string>; pageTier?: boolean } = {}): Promise<Stack> {
+export async function startTestStack(t: Teardown, options: Omit<Parameters<typeof startEphemeralStack>[0], 'name'> = {}): Promise<Stack> {
   const ephemeral = await startEphemeralStack({ name: 'test', ...options })
   t.teardown(async () => {
     const tail = t.passing() ? '' : ephemeral.logTail()

@@ -2,6 +2,28 @@
 # own, pointing at its vtc servers, before including default.vcl) and no probes (they would eat vtc requests).
 # The page tier is off here; varnish/tests/page-tier/tessera-site.vcl is the stand-in with it on.
 
+# The directors routing.vcl uses, each of the one backend the .vtc declares (the generated file has one
+# backend per instance; varnish/tests/instances/ has a stand-in with several).
+sub vcl_init {
+    new tessera_layout_instances = directors.round_robin();
+    tessera_layout_instances.add_backend(tessera_layout);
+    new tessera_nav_instances = directors.round_robin();
+    tessera_nav_instances.add_backend(tessera_nav);
+    new tessera_sidebar_instances = directors.round_robin();
+    tessera_sidebar_instances.add_backend(tessera_sidebar);
+    new tessera_article_instances = directors.round_robin();
+    tessera_article_instances.add_backend(tessera_article);
+    new tessera_sections_instances = directors.round_robin();
+    tessera_sections_instances.add_backend(tessera_sections);
+}
+
+# One instance per service: nothing to retry on (retry.vcl).
+sub tessera_site_retry_pick {
+}
+
+sub tessera_site_retry_backend {
+}
+
 acl tessera_purgers {
     "127.0.0.1";
 }

@@ -1,6 +1,28 @@
 # The test stand-in for the generated tessera-site.vcl with the page tier on: as ../tessera-site.vcl, and a
 # .vtc using it declares `backend tessera_pages` pointing at its varnish's own `inner` listen address.
 
+# The directors routing.vcl uses, each of the one backend the .vtc declares (the generated file has one
+# backend per instance; varnish/tests/instances/ has a stand-in with several).
+sub vcl_init {
+    new tessera_layout_instances = directors.round_robin();
+    tessera_layout_instances.add_backend(tessera_layout);
+    new tessera_nav_instances = directors.round_robin();
+    tessera_nav_instances.add_backend(tessera_nav);
+    new tessera_sidebar_instances = directors.round_robin();
+    tessera_sidebar_instances.add_backend(tessera_sidebar);
+    new tessera_article_instances = directors.round_robin();
+    tessera_article_instances.add_backend(tessera_article);
+    new tessera_sections_instances = directors.round_robin();
+    tessera_sections_instances.add_backend(tessera_sections);
+}
+
+# One instance per service: nothing to retry on (retry.vcl).
+sub tessera_site_retry_pick {
+}
+
+sub tessera_site_retry_backend {
+}
+
 acl tessera_purgers {
     "127.0.0.1";
 }
