@@ -16,9 +16,10 @@ import { originOffload } from './scenarios/origin-offload.js'
 import { stampede } from './scenarios/stampede.js'
 import { slowOrigin } from './scenarios/slow-origin.js'
 import { pageTier } from './scenarios/page-tier.js'
+import { cacheAtScale } from './scenarios/cache-at-scale.js'
 import type { Scenario } from './support/scenario.js'
 
-const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, pageTier, monolithVsEdge, coldPage]
+const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, pageTier, monolithVsEdge, coldPage, cacheAtScale]
 
 function varnishVersion(): string {
   // varnishd -V prints its version on stderr.

@@ -516,7 +516,8 @@ function editable(record: object, idField: 'id' | 'slug'): Record<string, unknow
   return copy
 }
 
-function writeArticle(tx: ChainableCommander, before: Article | undefined, after: Article): void {
+/** An article's record and every index it is in, as commands on `tx` (a MULTI, or a pipeline for bulk loads). */
+export function writeArticle(tx: ChainableCommander, before: Article | undefined, after: Article): void {
   const k = contentKeys
   const id = after.id
   const published = after.publishedAt === undefined ? undefined : Date.parse(after.publishedAt)

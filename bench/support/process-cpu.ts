@@ -42,3 +42,10 @@ export async function varnishdWorkerCpuClock(varnishd: RunningVarnishd): Promise
   const pid = await varnishd.workerPid()
   return () => cpuSecondsOf(pid)
 }
+
+/** The resident set (VmRSS) of process `pid`, in bytes, from /proc/<pid>/status. */
+export function rssBytesOf(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  if (kb === undefined) throw new Error(`/proc/${pid}/status has no VmRSS line`)
+  return Number(kb) * 1024
+}

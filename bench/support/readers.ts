@@ -21,6 +21,9 @@ export interface ReaderResult {
   errors: number
   seconds: number
   latenciesMs: number[]
+  /** When each request of latenciesMs was sent (ms after the run started), and each error. */
+  sentAtMs: number[]
+  errorsAtMs: number[]
   /** X-Tessera-Cache of the top-level response (the page shell), when the debug token was sent. */
   cache: Record<string, number>
 }
@@ -31,7 +34,7 @@ export async function runReaders(options: ReaderOptions): Promise<ReaderResult> 
   const deadline = started + options.seconds * 1000
   let stopped = false
   void options.stop?.then(() => (stopped = true))
-  const result: ReaderResult = { requests: 0, errors: 0, seconds: 0, latenciesMs: [], cache: {} }
+  const result: ReaderResult = { requests: 0, errors: 0, seconds: 0, latenciesMs: [], sentAtMs: [], errorsAtMs: [], cache: {} }
   const worker = async (w: number) => {
     while (!stopped && performance.now() < deadline && result.requests < options.maxRequests) {
       result.requests++
@@ -41,12 +44,18 @@ export async function runReaders(options: ReaderOptions): Promise<ReaderResult> 
         const res = await pool.request({ method: 'GET', path, headers: options.headers })
         await res.body.arrayBuffer()
         result.latenciesMs.push(performance.now() - t0)
-        if (res.statusCode >= 400) result.errors++
+        result.sentAtMs.push(t0 - started)
+        if (res.statusCode >= 400) {
+          result.errors++
+          result.errorsAtMs.push(t0 - started)
+        }
         const verdict = res.headers['x-tessera-cache']
         if (typeof verdict === 'string') result.cache[verdict] = (result.cache[verdict] ?? 0) + 1
       } catch {
         result.latenciesMs.push(performance.now() - t0)
+        result.sentAtMs.push(t0 - started)
         result.errors++
+        result.errorsAtMs.push(t0 - started)
       }
     }
   }

@@ -17,6 +17,8 @@ export interface BenchStackOptions {
   env?: Record<string, string>
   /** The assembled-page tier (varnish/tier.vcl, TESSERA_PAGE_TIER); default on, as configured by default. */
   pageTier?: boolean
+  /** Each edge's malloc storage in MB (TESSERA_EDGE_STORAGE_MB); default 64. */
+  storageMb?: number
   /**
    * Seed the demo content as of this instant instead of the stack's start: the seed's dates are relative to
    * it, so stacks seeded with the same instant serve byte-identical pages.

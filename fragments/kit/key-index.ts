@@ -13,6 +13,29 @@ export async function recordKeyUrls(redis: Redis, keys: string[], url: string): 
   if (failed) throw failed[0]
 }
 
+/** The index's size: its sets, their members, Redis's MEMORY USAGE of them summed, and how many have no TTL. */
+export async function keyIndexSize(redis: Redis): Promise<{ keys: number; members: number; bytes: number; withoutTtl: number }> {
+  const out = { keys: 0, members: 0, bytes: 0, withoutTtl: 0 }
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', keyUrlsKey('*'), 'COUNT', 1000)
+    cursor = next
+    if (keys.length === 0) continue
+    const pipeline = redis.pipeline()
+    for (const key of keys) pipeline.scard(key).call('MEMORY', 'USAGE', key).ttl(key)
+    const results = (await pipeline.exec()) ?? []
+    const failed = results.find(([err]) => err)
+    if (failed) throw failed[0]
+    for (let i = 0; i < keys.length; i++) {
+      out.keys++
+      out.members += Number(results[i * 3][1])
+      out.bytes += Number(results[i * 3 + 1][1] ?? 0)
+      if (Number(results[i * 3 + 2][1]) < 0) out.withoutTtl++
+    }
+  } while (cursor !== '0')
+  return out
+}
+
 export async function urlsForKeys(redis: Redis, keys: string[]): Promise<string[]> {
   if (keys.length === 0) return []
   return (await redis.sunion(...keys.map(keyUrlsKey))).sort()

@@ -42,6 +42,8 @@ export async function startEphemeralStack(options: {
   instances?: Partial<Record<OriginName, number>>
   /** A topology file (TESSERA_TOPOLOGY) instead of the generated single-machine one. */
   topologyFile?: string
+  /** Each edge's malloc storage (TESSERA_EDGE_STORAGE_MB); default 64. */
+  storageMb?: number
 }): Promise<EphemeralStack> {
   const edges = options.edges ?? 1
   const stateDir = mkdtempSync(path.join(os.tmpdir(), `tessera-${options.name}-`))
@@ -63,7 +65,7 @@ export async function startEphemeralStack(options: {
     TESSERA_EDGE_INNER_PORT: String(edgePorts[2]),
     TESSERA_PAGE_TIER: options.pageTier === false ? 'off' : 'on',
     TESSERA_EDGE_NODES: Array.from({ length: edges }, (_, i) => `http://127.0.0.1:${edgePorts[i * 3]}`).join(','),
-    TESSERA_EDGE_STORAGE_MB: '64',
+    TESSERA_EDGE_STORAGE_MB: String(options.storageMb ?? 64),
     TESSERA_LOG_LEVEL: 'warn',
     ...(options.topologyFile ? { TESSERA_TOPOLOGY: options.topologyFile } : {}),
   })
