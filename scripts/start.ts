@@ -1,6 +1,7 @@
 // `npm start`: the whole stack with demo content, on loopback, until Ctrl-C / SIGTERM.
 import path from 'node:path'
-import { loadConfig } from '../fragments/kit/config.js'
+import { loadConfig, ORIGIN_NAMES } from '../fragments/kit/config.js'
+import { TesseraError } from '../fragments/kit/errors.js'
 import { startStack } from './stack/stack.js'
 
 const config = loadConfig(process.env)
@@ -12,7 +13,17 @@ const log = (source: string, line: string) => {
   process.stdout.write(`${prefix} ${line}\n`)
 }
 
-const stack = await startStack({ config, log })
+let stack: Awaited<ReturnType<typeof startStack>>
+try {
+  stack = await startStack({ config, log })
+} catch (err) {
+  // A bad topology file (TESSERA_TOPOLOGY) or TESSERA_INSTANCES says what is wrong; nothing is left running.
+  if (err instanceof TesseraError) {
+    process.stderr.write(`${err.code}: ${err.message}\n`)
+    process.exit(1)
+  }
+  throw err
+}
 let stopping = false
 const stop = async (signal: string) => {
   if (stopping) return
@@ -34,7 +45,7 @@ Tessera is running.
   Page tier:                 ${config.edge.pageTier ? `on (assembled pages cached; inner address 127.0.0.1:${config.edge.innerPort})` : 'off (TESSERA_PAGE_TIER=off: pages assembled per request)'}
   Content API:               http://${config.host}:${config.ports.content}/
   Console (editors, ops):    http://${config.host}:${config.ports.purge}/console   (purge API on the same port)
-  Services:                  layout :${config.ports.layout}, nav :${config.ports.nav}, sidebar :${config.ports.sidebar}, article :${config.ports.article}, sections :${config.ports.sections}
+  Services:                  ${ORIGIN_NAMES.map((n) => `${n} ${stack.topology.services[n].map((i) => (i.host === config.host ? `:${i.port}` : `${i.host}:${i.port}`)).join(' ')}`).join(', ')}${stack.topology.source === 'defaults' ? '' : ` (topology ${stack.topology.source})`}
   Redis:                     ${stack.redisUrl}
   Edge admin (varnishadm):   varnishadm -n ${edge.workDir} -T ${config.host}:${edge.adminPort} -S ${edge.secretFile}
 

@@ -14,9 +14,15 @@ export interface Secrets {
 
 const generate = () => randomBytes(24).toString('base64url')
 
+/** The secrets kept in the state dir (those `npm start` generated), without generating any. */
+export function storedSecrets(config: Config): Partial<Secrets> {
+  const file = path.join(config.stateDir, 'secrets.json')
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}
+}
+
 export function ensureSecrets(config: Config): Secrets & { generated: Array<keyof Secrets> } {
   const file = path.join(config.stateDir, 'secrets.json')
-  const stored: Partial<Secrets> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}
+  const stored = storedSecrets(config)
   const generated: Array<keyof Secrets> = []
   const pick = (name: keyof Secrets, configured: string | undefined): string => {
     if (configured) return configured

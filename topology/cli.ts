@@ -1,0 +1,64 @@
+// `npm run topology -- <command>`: the topology file (TESSERA_TOPOLOGY) and the edges' VCL.
+//   check            validate the topology and print it
+//   vcl [edge]       print the VCL `reload` would send to an edge (default: the first)
+//   site-vcl [edge]  print only that edge's tessera-site.vcl (for the file a varnishd on another machine boots with)
+//   reload           regenerate the site VCL and make it active on every edge (vcl.inline + vcl.use); older
+//                    VCLs beyond the last 3 are discarded. Exit 1 if any edge refused it or could not be reached.
+// Secrets: TESSERA_PURGE_SECRET / TESSERA_DEBUG_TOKEN, else those `npm start` keeps in the state dir; the admin
+// secret: TESSERA_EDGE_ADMIN_SECRET_FILE (default STATE/varnish-secret).
+import { loadConfig } from '../fragments/kit/config.js'
+import { TesseraError } from '../fragments/kit/errors.js'
+import { storedSecrets } from '../scripts/stack/secrets.js'
+import { edgeVclSource, reloadFromConfig, type SiteSettings, siteSettingsFromConfig, siteVclForEdge } from './reload.js'
+import { formatHostPort, loadTopology } from './topology.js'
+
+const USAGE = 'usage: npm run topology -- check | vcl [edge] | site-vcl [edge] | reload'
+
+async function main(argv: string[]): Promise<number> {
+  const [command, arg] = argv
+  const config = loadConfig(process.env)
+  const stored = storedSecrets(config)
+  const site = (): SiteSettings =>
+    siteSettingsFromConfig({ ...config, purgeSecret: config.purgeSecret ?? stored.purgeSecret, debugToken: config.debugToken ?? stored.debugToken })
+  const topology = loadTopology(config)
+  switch (command) {
+    case 'check': {
+      process.stdout.write(`topology ${topology.source}: valid\n`)
+      for (const [name, list] of Object.entries(topology.services)) process.stdout.write(`  ${name.padEnd(9)} ${list.map(formatHostPort).join(', ')}\n`)
+      for (const e of topology.edges) process.stdout.write(`  edge ${e.name}: ${e.url}, admin ${formatHostPort(e.admin)}${e.workdir ? `, work dir ${e.workdir}` : ''}\n`)
+      for (const s of topology.shields) process.stdout.write(`  shield ${s.name}: ${s.url}, admin ${formatHostPort(s.admin)}\n`)
+      process.stdout.write(`  purge ACL: ${topology.purgeAcl.join(', ')}\n`)
+      return 0
+    }
+    case 'vcl':
+    case 'site-vcl': {
+      const edge = arg ? topology.edges.find((e) => e.name === arg) : topology.edges[0]
+      if (!edge) {
+        process.stderr.write(`no edge ${arg} in topology ${topology.source} (edges: ${topology.edges.map((e) => e.name).join(', ')})\n`)
+        return 2
+      }
+      const siteVcl = siteVclForEdge(topology, edge, site())
+      process.stdout.write(command === 'vcl' ? edgeVclSource(siteVcl) : siteVcl)
+      return 0
+    }
+    case 'reload': {
+      const report = await reloadFromConfig(config, { topology, site: site() })
+      for (const e of report.edges) {
+        if (e.ok) process.stdout.write(`${e.edge}: now runs ${e.vcl}${e.discarded.length ? ` (discarded ${e.discarded.join(', ')})` : ''}\n`)
+        else process.stderr.write(`${e.edge}: ${e.error?.code}: ${e.error?.message}\n`)
+      }
+      process.stdout.write(report.ok ? `every edge (${report.edges.length}) runs ${report.vcl}\n` : `${report.edges.filter((e) => !e.ok).length} of ${report.edges.length} edges did not take ${report.vcl}; they keep the VCL they were running\n`)
+      return report.ok ? 0 : 1
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`)
+      return 2
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2))
+} catch (err) {
+  process.stderr.write(`${err instanceof TesseraError ? `${err.code}: ` : ''}${(err as Error).message}\n`)
+  process.exitCode = 1
+}
