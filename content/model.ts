@@ -62,4 +62,22 @@ export interface ChangeEvent {
   after?: Article | Section | Block | Nav
 }
 
+/**
+ * Many changes in one stream entry: a bulk import writes one per batch (one MULTI/EXEC), so the purge service
+ * purges the union of their keys once per batch, not once per record. Each change is a whole ChangeEvent.
+ */
+export interface BatchEvent {
+  kind: 'batch'
+  at: string // ISO 8601
+  changes: ChangeEvent[]
+}
+
+/** What a `tessera:events` entry's `event` field holds. */
+export type StreamEvent = ChangeEvent | BatchEvent
+
+/** The changes a stream entry carries: itself, or a batch's changes. Readers of the stream go through this. */
+export function changesOf(event: StreamEvent): ChangeEvent[] {
+  return event.kind === 'batch' ? event.changes : [event]
+}
+
 export const EVENTS_STREAM = 'tessera:events'

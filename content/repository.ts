@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import type { ChainableCommander, Redis } from 'ioredis'
 import { Conflict, InvalidInput, NotFound, PreconditionFailed, StoreUnavailable, TesseraError } from '../fragments/kit/errors.js'
-import { BLOCK_SLOTS, EVENTS_STREAM, type Article, type Block, type BlockSlot, type ChangeEvent, type Nav, type Section } from './model.js'
+import { BLOCK_SLOTS, EVENTS_STREAM, type Article, type Block, type BlockSlot, type ChangeEvent, type Nav, type Section, type StreamEvent } from './model.js'
 import {
   fromEcho,
   ID_PATTERN,
@@ -30,7 +30,11 @@ export const contentKeys = Object.freeze({
   article: (id: string) => `tessera:article:${id}`, // string: Article JSON
   articleSlugs: 'tessera:articles:slug', // hash: slug -> article id (slugs are unique)
   articleHeadlines: 'tessera:articles:headline', // hash: id -> {"slug","title"} JSON (search without loading bodies)
-  articlesByUpdate: 'tessera:articles:updated', // zset: every article (drafts too), score updatedAt ms
+  // zset: every article (drafts too), all scores 0, member "<updatedAt ms, 15 digits>:<id>": lex order is update
+  // order, so a cursor (the last member seen) pages exactly with ZREVRANGEBYLEX
+  articlesByUpdate: 'tessera:articles:updated-lex',
+  searchWords: 'tessera:search:words', // zset: all scores 0, member "<word> <article id>" for each word of id, slug, title
+  indexVersion: 'tessera:indexes:version', // string: INDEX_VERSION once the indexes above are built for every article
   articlesPublished: 'tessera:articles:published', // zset: published articles, score publishedAt ms
   articlesByViews: 'tessera:articles:views', // zset: published articles, score views
   sectionPublished: (slug: string) => `tessera:articles:section:${slug}`, // zset: published in section, score publishedAt ms
@@ -43,9 +47,14 @@ export const contentKeys = Object.freeze({
   events: EVENTS_STREAM, // stream: one entry per write, field `event` = ChangeEvent JSON
 })
 
-export const EVENTS_MAXLEN = 100_000
 const MAX_WRITE_ATTEMPTS = 25
 const MAX_LIST = 1_000
+/** Index ranges a search reads at most (each of max(100, 4 x limit) entries) before answering with what it found. */
+const SEARCH_MAX_ROUNDS = 20
+/** The layout of the indexes ensureIndexes builds; bump it when they change. */
+export const INDEX_VERSION = '2'
+/** The pre-version-2 update index (zset, score updatedAt ms, member id), migrated by ensureIndexes. */
+const LEGACY_ARTICLES_BY_UPDATE = 'tessera:articles:updated'
 
 export interface PutResult<T> {
   record: T
@@ -71,8 +80,16 @@ export interface SearchHit {
 /** What a write decided after reading under WATCH: its result, and (unless it is a no-op) what to commit. */
 interface WritePlan<T> {
   result: T
-  commit?: { apply: (tx: ChainableCommander) => void; event: ChangeEvent }
+  commit?: { apply: (tx: ChainableCommander) => void; event: StreamEvent }
 }
+
+/** One validated line of a bulk import. */
+export type ImportItem =
+  | { kind: 'article'; id: string; input: ArticleInput }
+  | { kind: 'section'; id: string; input: SectionInput }
+  | { kind: 'block'; id: string; input: BlockInput }
+
+export type ImportOutcome = { result: 'created' | 'updated' } | { result: 'error'; error: TesseraError }
 
 // One write queue per Redis connection: a WATCH issued by one write must not be cleared by another's EXEC.
 const writeQueues = new WeakMap<Redis, Promise<unknown>>()
@@ -139,22 +156,33 @@ export class ContentRepository {
     return out
   }
 
-  /** Every article, drafts included, most recently updated first. */
-  async listArticles(page: { offset: number; limit: number }): Promise<{ items: Article[]; total: number }> {
+  /**
+   * Every article, drafts included, most recently updated first (ties: higher id first). Paged by `cursor`
+   * (the `next` of the previous page: stable while articles change, O(log n) at any depth) or by `offset`
+   * (kept for existing clients; also O(log n) in Redis, but a write between two pages shifts them).
+   */
+  async listArticles(page: { offset?: number; cursor?: string; limit: number }): Promise<{ items: Article[]; total: number; next: string | null }> {
     const n = boundedLimit(page.limit)
-    if (!Number.isSafeInteger(page.offset) || page.offset < 0) throw new InvalidInput('offset', 'must be an integer >= 0')
-    const [ids, total] = await this.store(() =>
-      Promise.all([
-        n === 0 ? Promise.resolve([] as string[]) : this.redis.zrevrange(contentKeys.articlesByUpdate, page.offset, page.offset + n - 1),
-        this.redis.zcard(contentKeys.articlesByUpdate),
-      ]),
-    )
-    return { items: await this.getMany<Article>(ids.map(contentKeys.article)), total }
+    const k = contentKeys.articlesByUpdate
+    let members: Promise<string[]>
+    if (page.cursor !== undefined) {
+      const after = decodeCursor(page.cursor)
+      members = n === 0 ? Promise.resolve([]) : this.redis.zrevrangebylex(k, `(${after}`, '-', 'LIMIT', 0, n)
+    } else {
+      const offset = page.offset ?? 0
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidInput('offset', 'must be an integer >= 0')
+      members = n === 0 ? Promise.resolve([]) : this.redis.zrevrange(k, offset, offset + n - 1)
+    }
+    const [found, total] = await this.store(() => Promise.all([members, this.redis.zcard(k)]))
+    const items = await this.getMany<Article>(found.map((m) => contentKeys.article(m.slice(m.indexOf(':') + 1))))
+    return { items, total, next: found.length === n && n > 0 ? encodeCursor(found[found.length - 1]!) : null }
   }
 
   /**
-   * Case-insensitive substring search for the editor console: sections (slug, title), articles (id, slug,
-   * title) and blocks (id, content), in that order, at most `limit` hits. Article bodies are not searched.
+   * Search for the editor console: sections (slug, title, substring), articles (every word of the query
+   * starts a word of the id, slug or title: "harb" finds "Harbour"; from the Redis word index
+   * `tessera:search:words`, not a scan) and blocks (id, content, substring), in that order, at most `limit`
+   * hits, case- and accent-insensitive. Article bodies are not searched.
    */
   async search(query: string, limit: number): Promise<SearchHit[]> {
     const n = boundedLimit(limit)
@@ -166,25 +194,46 @@ export class ContentRepository {
     for (const s of await this.listSections()) {
       if (has(s.slug, s.title)) hits.push({ kind: 'section', id: s.slug, title: s.title })
     }
-    const articleHits: SearchHit[] = []
-    let cursor = '0'
-    do {
-      const [next, flat] = await this.store(() => this.redis.hscan(contentKeys.articleHeadlines, cursor, 'COUNT', 500))
-      cursor = next
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const id = flat[i]!
-        const { slug, title } = JSON.parse(flat[i + 1]!) as { slug: string; title: string }
-        if (has(id, slug, title)) articleHits.push({ kind: 'article', id, title })
-      }
-    } while (cursor !== '0' && hits.length + articleHits.length < n)
-    articleHits.sort((a, b) => a.title.localeCompare(b.title) || a.id.localeCompare(b.id))
-    hits.push(...articleHits)
+    if (hits.length < n) {
+      const articleHits = await this.searchArticles(searchWords(q), n - hits.length)
+      articleHits.sort((a, b) => a.title.localeCompare(b.title) || a.id.localeCompare(b.id))
+      hits.push(...articleHits)
+    }
     if (hits.length < n) {
       for (const b of await this.listBlocks()) {
         if (has(b.id, b.content)) hits.push({ kind: 'block', id: b.id, title: `${b.slot} ${b.kind}: ${excerpt(b.content)}` })
       }
     }
     return hits.slice(0, n)
+  }
+
+  /** Articles whose words start with every query word: the longest query word's index range, checked for the rest. */
+  private async searchArticles(words: string[], n: number): Promise<SearchHit[]> {
+    if (words.length === 0) return []
+    const driver = words.reduce((a, b) => (b.length > a.length ? b : a))
+    const others = words.filter((w) => w !== driver)
+    const hits: SearchHit[] = []
+    const seen = new Set<string>()
+    const page = Math.max(100, n * 4)
+    let from: string | Buffer = `[${driver}`
+    const to = Buffer.concat([Buffer.from(`[${driver}`), Buffer.from([0xff])])
+    for (let round = 0; round < SEARCH_MAX_ROUNDS && hits.length < n; round++) {
+      const entries: string[] = await this.store(() => this.redis.zrangebylex(contentKeys.searchWords, from, to, 'LIMIT', 0, page))
+      const ids = [...new Set(entries.map((e) => e.slice(e.indexOf(' ') + 1)))].filter((id) => !seen.has(id))
+      ids.forEach((id) => seen.add(id))
+      if (ids.length > 0) {
+        const heads = await this.store(() => this.redis.hmget(contentKeys.articleHeadlines, ...ids))
+        heads.forEach((json, i) => {
+          if (json === null || hits.length >= n) return
+          const { slug, title } = JSON.parse(json) as { slug: string; title: string }
+          const own = articleWords({ id: ids[i]!, slug, title })
+          if (others.every((w) => own.some((o) => o.startsWith(w)))) hits.push({ kind: 'article', id: ids[i]!, title })
+        })
+      }
+      if (entries.length < page) break
+      from = `(${entries[entries.length - 1]}`
+    }
+    return hits
   }
 
   async getSection(slug: string): Promise<Section | undefined> {
@@ -220,6 +269,35 @@ export class ContentRepository {
   async isEmpty(): Promise<boolean> {
     const keys = [contentKeys.sections, contentKeys.articlesByUpdate, contentKeys.nav, ...BLOCK_SLOTS.map(contentKeys.slotBlocks)]
     return (await this.store(() => this.redis.exists(...keys))) === 0
+  }
+
+  /**
+   * Builds the update and search indexes for every article when the store's indexes are older than
+   * INDEX_VERSION (a store written before them); a no-op otherwise. Idempotent; content writes keep them up
+   * to date from then on. Called by the content API at start and before seeding.
+   */
+  async ensureIndexes(): Promise<{ rebuilt: boolean; articles: number }> {
+    const k = contentKeys
+    if ((await this.store(() => this.redis.get(k.indexVersion))) === INDEX_VERSION) return { rebuilt: false, articles: 0 }
+    let cursor = '0'
+    let articles = 0
+    do {
+      const [next, flat] = await this.store(() => this.redis.hscan(k.articleHeadlines, cursor, 'COUNT', 500))
+      cursor = next
+      const ids = flat.filter((_, i) => i % 2 === 0)
+      const records = await this.getMany<Article>(ids.map(k.article))
+      if (records.length > 0) {
+        const tx = this.redis.pipeline()
+        for (const a of records) {
+          tx.zadd(k.articlesByUpdate, 0, updateMember(a))
+          tx.zadd(k.searchWords, ...articleWords(a).flatMap((w) => [0, `${w} ${a.id}`]))
+        }
+        await this.store(() => tx.exec())
+        articles += records.length
+      }
+    } while (cursor !== '0')
+    await this.store(() => this.redis.multi().del(LEGACY_ARTICLES_BY_UPDATE).set(k.indexVersion, INDEX_VERSION).exec())
+    return { rebuilt: true, articles }
   }
 
   // ---- writes --------------------------------------------------------------------------------------------
@@ -421,6 +499,87 @@ export class ContentRepository {
     })
   }
 
+  // ---- bulk import ---------------------------------------------------------------------------------------
+
+  /**
+   * Writes a batch of already validated records in one MULTI/EXEC with one batch event (so the purge service
+   * purges the batch's keys once). Lines are applied in order: a section created earlier in the batch counts
+   * for the articles after it. A line that breaks a rule (slug taken, unknown section) gets its error and
+   * writes nothing; the others are written. Watched like single writes: a concurrent change to a watched key
+   * makes the whole batch start over, so no rule is checked against stale data.
+   */
+  async importBatch(items: ImportItem[]): Promise<ImportOutcome[]> {
+    if (items.length === 0) return []
+    const k = contentKeys
+    const recordKey = (item: ImportItem) => (item.kind === 'article' ? k.article(item.id) : item.kind === 'section' ? k.section(item.id) : k.block(item.id))
+    const recordKeys = [...new Set(items.map(recordKey))]
+    const articles = items.filter((i): i is ImportItem & { kind: 'article' } => i.kind === 'article')
+    const sectionKeys = [...new Set(articles.map((a) => k.section(a.input.section)))]
+    const slugs = [...new Set(articles.map((a) => a.input.slug))]
+    const watched = [...recordKeys, ...sectionKeys, ...(articles.length > 0 ? [k.articleSlugs] : [])]
+    return this.write(`import batch of ${items.length}`, watched, async () => {
+      const [recordValues, sectionValues, owners] = await Promise.all([
+        this.redis.mget(...recordKeys),
+        sectionKeys.length > 0 ? this.redis.mget(...sectionKeys) : Promise.resolve([] as Array<string | null>),
+        slugs.length > 0 ? this.redis.hmget(k.articleSlugs, ...slugs) : Promise.resolve([] as Array<string | null>),
+      ])
+      // the store as the batch sees it, line after line
+      const records = new Map<string, object | undefined>(recordKeys.map((key, i) => [key, parse<object>(recordValues[i] ?? null)]))
+      const sectionExists = new Map<string, boolean>(sectionKeys.map((key, i) => [key, sectionValues[i] !== null]))
+      const slugOwner = new Map<string, string | null>(slugs.map((slug, i) => [slug, owners[i] ?? null]))
+      const changes: ChangeEvent[] = []
+      const applies: Array<(tx: ChainableCommander) => void> = []
+      const outcomes: ImportOutcome[] = []
+      const at = new Date().toISOString()
+      for (const item of items) {
+        const key = recordKey(item)
+        const before = records.get(key)
+        const result = before === undefined ? 'created' : 'updated'
+        if (item.kind === 'article') {
+          const { input, id } = item
+          const owner = slugOwner.get(input.slug) ?? null
+          if (owner !== null && owner !== id) {
+            outcomes.push({ result: 'error', error: new Conflict(`slug "${input.slug}" is already used by article ${owner}; choose another slug`, 'slug') })
+            continue
+          }
+          if (!sectionExists.get(k.section(input.section))) {
+            outcomes.push({ result: 'error', error: new InvalidInput('section', `section "${input.section}" does not exist; import it on an earlier line (or PUT /sections/${input.section})`) })
+            continue
+          }
+          const prev = before as Article | undefined
+          const after: Article = { id, ...input, updatedAt: at }
+          if (prev && prev.slug !== after.slug) slugOwner.set(prev.slug, null)
+          slugOwner.set(after.slug, id)
+          records.set(key, after)
+          applies.push((tx) => writeArticle(tx, prev, after))
+          changes.push({ kind: 'article', id, op: 'put', at, ...(prev ? { before: prev } : {}), after })
+        } else if (item.kind === 'section') {
+          const prev = before as Section | undefined
+          const after: Section = { slug: item.id, ...item.input }
+          records.set(key, after)
+          sectionExists.set(key, true)
+          applies.push((tx) => writeSection(tx, after))
+          changes.push({ kind: 'section', id: item.id, op: 'put', at, ...(prev ? { before: prev } : {}), after })
+        } else {
+          const prev = before as Block | undefined
+          const after: Block = { id: item.id, ...item.input, updatedAt: at }
+          records.set(key, after)
+          applies.push((tx) => writeBlock(tx, prev, after))
+          changes.push({ kind: 'block', id: item.id, op: 'put', at, ...(prev ? { before: prev } : {}), after })
+        }
+        outcomes.push({ result })
+      }
+      if (changes.length === 0) return { result: outcomes }
+      return {
+        result: outcomes,
+        commit: {
+          event: { kind: 'batch', at, changes },
+          apply: (tx) => applies.forEach((apply) => apply(tx)),
+        },
+      }
+    })
+  }
+
   // ---- plumbing ------------------------------------------------------------------------------------------
 
   /** WATCH `keys`, plan under the watch, commit plan + event in one MULTI/EXEC; start over if a watched key moved. */
@@ -450,7 +609,9 @@ export class ContentRepository {
     if (this.generation.n !== generation) return { committed: false } // reconnected: our WATCH is gone, plan again
     const tx = this.redis.multi()
     decided.commit.apply(tx)
-    tx.xadd(contentKeys.events, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'event', JSON.stringify(decided.commit.event))
+    // No MAXLEN: an entry no consumer group has acknowledged must never be trimmed away (its purge would be lost).
+    // The purge service trims what every group has acknowledged (purge-service/event-log.ts, XTRIM MINID).
+    tx.xadd(contentKeys.events, '*', 'event', JSON.stringify(decided.commit.event))
     const replies = await tx.exec()
     if (replies === null) return { committed: false } // a watched key changed: nothing was written
     const failed = replies.find(([err]) => err)
@@ -525,7 +686,12 @@ export function writeArticle(tx: ChainableCommander, before: Article | undefined
   if (before && before.slug !== after.slug) tx.hdel(k.articleSlugs, before.slug)
   tx.hset(k.articleSlugs, after.slug, id)
   tx.hset(k.articleHeadlines, id, JSON.stringify({ slug: after.slug, title: after.title }))
-  tx.zadd(k.articlesByUpdate, Date.parse(after.updatedAt), id)
+  if (before) tx.zrem(k.articlesByUpdate, updateMember(before))
+  tx.zadd(k.articlesByUpdate, 0, updateMember(after))
+  const words = articleWords(after)
+  const gone = before ? articleWords(before).filter((w) => !words.includes(w)) : []
+  if (gone.length > 0) tx.zrem(k.searchWords, ...gone.map((w) => `${w} ${id}`))
+  tx.zadd(k.searchWords, ...words.flatMap((w) => [0, `${w} ${id}`]))
   if (before && before.section !== after.section) {
     tx.srem(k.sectionMembers(before.section), id)
     tx.zrem(k.sectionPublished(before.section), id)
@@ -547,7 +713,8 @@ function unindexArticle(tx: ChainableCommander, before: Article): void {
   const k = contentKeys
   const id = before.id
   tx.hdel(k.articleHeadlines, id)
-  tx.zrem(k.articlesByUpdate, id)
+  tx.zrem(k.articlesByUpdate, updateMember(before))
+  tx.zrem(k.searchWords, ...articleWords(before).map((w) => `${w} ${id}`))
   tx.zrem(k.articlesPublished, id)
   tx.zrem(k.articlesByViews, id)
   tx.zrem(k.sectionPublished(before.section), id)
@@ -563,6 +730,35 @@ function writeBlock(tx: ChainableCommander, before: Block | undefined, after: Bl
   tx.set(contentKeys.block(after.id), JSON.stringify(after))
   if (before && before.slot !== after.slot) tx.zrem(contentKeys.slotBlocks(before.slot), after.id)
   tx.zadd(contentKeys.slotBlocks(after.slot), after.position, after.id)
+}
+
+/** An article's member in the update index: its update time (ms, fixed width) and id. */
+function updateMember(a: Pick<Article, 'id' | 'updatedAt'>): string {
+  return `${String(Date.parse(a.updatedAt)).padStart(15, '0')}:${a.id}`
+}
+
+/** The words a search can find an article by: of its id, slug and title, lower case, accents removed. */
+export function articleWords(a: Pick<Article, 'id' | 'slug' | 'title'>): string[] {
+  return [...new Set([a.id, ...searchWords(a.slug), ...searchWords(a.title)])]
+}
+
+function searchWords(text: string): string[] {
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)
+}
+
+function encodeCursor(member: string): string {
+  return Buffer.from(member).toString('base64url')
+}
+
+function decodeCursor(cursor: string): string {
+  const member = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString() : ''
+  if (!/^\d{15}:[a-z0-9][a-z0-9-]{0,63}$/.test(member)) throw new InvalidInput('cursor', 'must be the `next` value of a previous page, unchanged')
+  return member
 }
 
 function parse<T>(json: string | null): T | undefined {

@@ -222,6 +222,7 @@ export const DEMO_ARTICLE_COUNT = 60
 
 /** Seed a fresh store with the demo magazine. Does nothing (seeded: false) unless the store is empty. */
 export async function seedDemoContent(repo: ContentRepository, opts: { now?: Date } = {}): Promise<{ seeded: boolean }> {
+  await repo.ensureIndexes() // an older store gets its indexes; an empty one is marked as indexed
   if (!(await repo.isEmpty())) return { seeded: false }
   const now = (opts.now ?? new Date()).getTime()
   const hour = 3_600_000

@@ -4,7 +4,7 @@
 import os from 'node:os'
 import type { Redis } from 'ioredis'
 import type { Logger } from '../fragments/kit/log.js'
-import { type ChangeEvent, EVENTS_STREAM } from '../content/model.js'
+import { type ChangeEvent, changesOf, EVENTS_STREAM, type StreamEvent } from '../content/model.js'
 import { keysForEvent } from './keys-for-event.js'
 import type { PurgeRecord, Purger } from './purger.js'
 
@@ -88,7 +88,7 @@ export class EventConsumer {
     for (const [, fields] of entries) {
       const i = fields.indexOf('event')
       try {
-        if (i !== -1) events.push(JSON.parse(fields[i + 1]) as ChangeEvent)
+        if (i !== -1) events.push(...changesOf(JSON.parse(fields[i + 1]) as StreamEvent)) // a batch: its changes, purged together
       } catch {
         this.options.log.error({ code: 'TESSERA_BAD_EVENT', fields }, 'unreadable change event skipped')
       }

@@ -9,6 +9,7 @@ import { InvalidInput, NotFound, UnsupportedMediaType } from '../../fragments/ki
 import { createService, requireBearer } from '../../fragments/kit/service.js'
 import { BLOCK_SLOTS, type BlockSlot } from '../model.js'
 import { etagOf, type ContentRepository, type Preconditions, type PutResult } from '../repository.js'
+import { importNdjson } from '../import.js'
 import { intParam, validateId } from '../validate.js'
 
 export const CONTENT_API_BODY_LIMIT = 256 * 1024
@@ -32,6 +33,9 @@ export function buildContentApi(deps: ContentApiDeps): FastifyInstance {
   // RFC 7396 merge patches are JSON: the same parser (and its prototype-poisoning refusals) as application/json.
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
 
+  // POST /import reads its NDJSON body as a stream, line by line (content/import.ts has the limits).
+  app.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], (_request, payload, done) => done(null, payload))
+
   app.register(async (api) => {
     api.addHook('onRequest', async (request) => {
       requireBearer(request, [deps.editorToken], 'the content API')
@@ -46,10 +50,16 @@ export function buildContentApi(deps: ContentApiDeps): FastifyInstance {
     // ---- articles
     api.get('/articles', async (request) => {
       const q = request.query as Query
-      const offset = intParam('offset', single('offset', q.offset), 0, 10_000_000, 0)
       const limit = intParam('limit', single('limit', q.limit), 1, MAX_PAGE, 20)
+      const cursor = single('cursor', q.cursor)
+      if (cursor !== undefined) {
+        if (q.offset !== undefined) throw new InvalidInput('offset', 'give either cursor or offset, not both')
+        const page = await repo.listArticles({ cursor, limit })
+        return { items: page.items, total: page.total, limit, next: page.next }
+      }
+      const offset = intParam('offset', single('offset', q.offset), 0, 10_000_000, 0)
       const page = await repo.listArticles({ offset, limit })
-      return { items: page.items, total: page.total, offset, limit }
+      return { items: page.items, total: page.total, offset, limit, next: page.next }
     })
     api.get('/articles/:id', async (request, reply) => {
       const id = validateId('id', (request.params as Params).id)
@@ -115,6 +125,15 @@ export function buildContentApi(deps: ContentApiDeps): FastifyInstance {
     // ---- nav
     api.get('/nav', async (request, reply) => found(request, reply, await repo.getNav(), 'nav'))
     api.put('/nav', async (request, reply) => saved(reply, await repo.putNav(request.body, preconditions(request))))
+
+    // ---- bulk import
+    api.post('/import', async (request) => {
+      const body = request.body as AsyncIterable<Buffer> | undefined
+      if (body === undefined || body === null || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
+        throw new UnsupportedMediaType('POST /import takes NDJSON (one record per line): send it as Content-Type: application/x-ndjson')
+      }
+      return importNdjson(repo, body)
+    })
 
     // ---- editor console search
     api.get('/search', async (request) => {

@@ -24,7 +24,15 @@ if (!editorToken) {
 }
 
 const redis = connectRedis(redisUrlOf(config), 'content')
-const app = buildContentApi({ repo: new ContentRepository(redis), editorToken, logLevel: config.logLevel })
+const repo = new ContentRepository(redis)
+const app = buildContentApi({ repo, editorToken, logLevel: config.logLevel })
+// A store written before the update and search indexes gets them now (once; a no-op afterwards).
+try {
+  const { rebuilt, articles } = await repo.ensureIndexes()
+  if (rebuilt) app.log.info({ articles }, 'built the article update and search indexes')
+} catch (err) {
+  app.log.warn({ err }, 'could not check the content indexes now (store unavailable?); lists and search may miss older articles until the next start')
+}
 // ioredis reconnects on its own; meanwhile requests answer 503 (StoreUnavailable). Log each outage once, do not crash.
 let down = false
 redis.on('error', (err: Error) => {

@@ -66,7 +66,7 @@ t.test('PUT answers 201 then 200 with the saved record; GET returns it; DELETE 2
   t.same(got.json(), updated.json())
 
   const list = await app.inject({ method: 'GET', url: '/articles?offset=0&limit=5', headers: auth })
-  t.same(list.json(), { items: [updated.json()], total: 1, offset: 0, limit: 5 })
+  t.same(list.json(), { items: [updated.json()], total: 1, offset: 0, limit: 5, next: null })
 
   const blk = await app.inject({ method: 'PUT', url: '/blocks/promo', headers: auth, payload: { slot: 'sidebar', kind: 'snippet', content: '{{#if a}}A{{/if}}', position: 2, startsAt: '2030-01-01T00:00:00Z', endsAt: '2030-01-02T00:00:00Z' } })
   t.equal(blk.statusCode, 201)
