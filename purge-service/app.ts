@@ -11,6 +11,7 @@ import { createService } from '../fragments/kit/service.js'
 import { registerConsole } from './console/routes.js'
 import { openApiDocument } from './openapi.js'
 import { registerPolicyRoutes } from './policy-api.js'
+import type { EventLog } from './event-log.js'
 import type { Purger } from './purger.js'
 import { parsePurgeRequest } from './request.js'
 import { registerStatsRoutes } from './stats-api.js'
@@ -20,6 +21,8 @@ import { warm } from './warmup.js'
 export interface PurgeApiDeps {
   redis: Redis
   purger: Purger
+  /** The change stream's trimmer; GET /edges reports its backlog. */
+  eventLog?: EventLog
   editorToken: string
   opsToken?: string
   /** Admin (-T) address of each edge node, in the order of purger.nodes. */
@@ -94,7 +97,8 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
         }
       }),
     )
-    return { edges }
+    // the change stream: how far behind the slowest consumer group is, and whether that is over the cap
+    return { edges, ...(deps.eventLog ? { events: await deps.eventLog.status() } : {}) }
   })
 
   app.post('/bans', async (request, reply) => {

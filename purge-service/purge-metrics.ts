@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { metricsOf } from '../fragments/kit/metrics.js'
+import type { EventBacklog, EventLog } from './event-log.js'
 import type { Purger } from './purger.js'
 
 export function addPurgeMetrics(registry: Registry, purger: Purger): void {
@@ -39,4 +40,21 @@ export function countProcessedEvents(app: FastifyInstance, processed: () => numb
       counted = now
     },
   })
+}
+
+/** The change stream's backlog (what the slowest consumer group has not acknowledged), its cap, and its length. */
+export function addEventBacklogMetrics(app: FastifyInstance, eventLog: EventLog): void {
+  const gauge = (name: string, help: string, value: (s: EventBacklog) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [metricsOf(app)],
+      async collect() {
+        this.set(value(await eventLog.status()))
+      },
+    })
+  gauge('tessera_events_backlog', 'Change events the slowest consumer group has not acknowledged (pending + not yet delivered)', (s) => s.backlog)
+  gauge('tessera_events_backlog_cap', 'TESSERA_EVENTS_BACKLOG_CAP: the backlog of change events above which the purge service reports it', (s) => s.cap)
+  gauge('tessera_events_backlog_over_cap', '1 while the change stream backlog is over TESSERA_EVENTS_BACKLOG_CAP (a consumer group is behind; nothing is dropped)', (s) => (s.overCap ? 1 : 0))
+  gauge('tessera_events_stream_length', 'Entries in tessera:events after the last trim (XTRIM MINID below what every group acknowledged)', (s) => s.length)
 }

@@ -5,8 +5,9 @@ import { connectRedis } from '../fragments/kit/redis.js'
 import { serve } from '../fragments/kit/service.js'
 import { buildPurgeApi } from './app.js'
 import { EventConsumer } from './consumer.js'
+import { EventLog } from './event-log.js'
 import { PolicyStore } from './policy-store.js'
-import { countProcessedEvents } from './purge-metrics.js'
+import { addEventBacklogMetrics, countProcessedEvents } from './purge-metrics.js'
 import { Purger } from './purger.js'
 import { applyTtlOverrides, loadTtlFile } from './ttl-file.js'
 import { warm } from './warmup.js'
@@ -22,9 +23,12 @@ const log = createLogger('purge', config.logLevel)
 const redis = connectRedis(redisUrlOf(config), 'purge')
 const consumerRedis = connectRedis(redisUrlOf(config), 'purge-consumer')
 const purger = new Purger({ redis, nodes: config.edgeNodes, secret: config.purgeSecret, timeoutMs: config.purge.timeoutMs, coalesceMs: config.purge.coalesceMs, log })
+// Trims tessera:events below what every consumer group has acknowledged; reports the backlog (GET /edges, /metrics).
+const eventLog = new EventLog({ redis, cap: config.purge.eventsBacklogCap, intervalMs: config.purge.eventsTrimMs, log })
 const app = buildPurgeApi({
   redis,
   purger,
+  eventLog,
   editorToken: config.editorToken,
   opsToken: config.opsToken,
   edgeAdmins: config.edgeAdmins,
@@ -47,7 +51,9 @@ const consumer = new EventConsumer({
     : undefined,
 })
 countProcessedEvents(app, () => consumer.processed)
+addEventBacklogMetrics(app, eventLog)
 app.addHook('onClose', async () => {
+  eventLog.stop()
   await consumer.stop()
   await purger.close()
   redis.disconnect()
@@ -55,4 +61,5 @@ app.addHook('onClose', async () => {
 await purger.start()
 if (ttlOverrides) await applyTtlOverrides(ttlOverrides, new PolicyStore(redis), purger, log)
 await consumer.start()
+eventLog.start()
 await serve(app, config.host, portFromArgs(process.argv, config.ports.purge))

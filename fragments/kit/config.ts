@@ -24,7 +24,7 @@ export interface Config {
   edgeAdminSecretFile: string
   /** varnishd work dir (-n) of each edge node, in the order of edgeNodes; undefined for a node not on this machine. */
   edgeWorkDirs: Array<string | undefined>
-  purge: { coalesceMs: number; timeoutMs: number; warmAfterEvents: boolean; warmConcurrency: number }
+  purge: { coalesceMs: number; timeoutMs: number; warmAfterEvents: boolean; warmConcurrency: number; eventsBacklogCap: number; eventsTrimMs: number }
   editorToken: string | undefined
   opsToken: string | undefined
   purgeSecret: string | undefined
@@ -168,6 +168,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       timeoutMs: int('TESSERA_PURGE_TIMEOUT_MS', 2000, 100, 60_000),
       warmAfterEvents: bool('TESSERA_WARM_AFTER_EVENTS', false),
       warmConcurrency: int('TESSERA_WARM_CONCURRENCY', 4, 1, 64),
+      eventsBacklogCap: int('TESSERA_EVENTS_BACKLOG_CAP', 100_000, 1, 100_000_000),
+      eventsTrimMs: int('TESSERA_EVENTS_TRIM_MS', 5_000, 50, 3_600_000),
     },
     editorToken: secret('TESSERA_EDITOR_TOKEN'),
     opsToken: secret('TESSERA_OPS_TOKEN'),

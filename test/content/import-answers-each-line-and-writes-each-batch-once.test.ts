@@ -1,22 +1,14 @@
 import t from 'tap'
-import { buildContentApi } from '../../content/api/app.js'
 import { importNdjson } from '../../content/import.js'
 import type { BatchEvent } from '../../content/model.js'
-import { openStore } from './store.js'
+import { openContentApi, TEST_EDITOR_TOKEN as TOKEN } from './store.js'
 
-const TOKEN = 'editor-token-for-tests-0123456789'
 const auth = { authorization: `Bearer ${TOKEN}` }
 const ndjson = { ...auth, 'content-type': 'application/x-ndjson' }
 const art = (id: string, extra: Record<string, unknown> = {}) => ({ kind: 'article', id, slug: `story-${id}`, title: `Story ${id}`, section: 'news', body: 'Text.', publishedAt: '2024-05-01T08:00:00.000Z', ...extra })
 const lines = (...records: unknown[]) => records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n'
 
-async function setup(t: { teardown(fn: () => unknown): void }) {
-  const store = await openStore(t)
-  const app = buildContentApi({ repo: store.repo, editorToken: TOKEN, logLevel: 'silent' })
-  t.teardown(() => app.close())
-  await app.ready()
-  return { store, app }
-}
+const setup = openContentApi
 
 t.test('POST /import answers line by line; bad lines are reported with their reason and write nothing of themselves', async (t) => {
   const { store, app } = await setup(t)

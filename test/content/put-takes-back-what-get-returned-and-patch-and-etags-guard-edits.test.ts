@@ -1,19 +1,14 @@
 import t from 'tap'
-import { buildContentApi } from '../../content/api/app.js'
 import type { ChangeEvent } from '../../content/model.js'
-import { openStore } from './store.js'
+import { openContentApi, TEST_EDITOR_TOKEN as TOKEN } from './store.js'
 
-const TOKEN = 'editor-token-for-tests-0123456789'
 const auth = { authorization: `Bearer ${TOKEN}` }
 const article = { slug: 'night-buses', title: 'Night buses return', section: 'news', body: 'One.\n\nTwo.', summary: 'Buses.', publishedAt: '2024-05-01T08:00:00.000Z' }
 const block = { slot: 'sidebar', kind: 'text', content: 'Hello', position: 2 }
 const patchType = { 'content-type': 'application/merge-patch+json' }
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
-  const store = await openStore(t)
-  const app = buildContentApi({ repo: store.repo, editorToken: TOKEN, logLevel: 'silent' })
-  t.teardown(() => app.close())
-  await app.ready()
+  const { store, app } = await openContentApi(t)
   const call = (method: string, url: string, payload?: unknown, headers: Record<string, string> = {}) =>
     app.inject({ method: method as 'GET', url, headers: { ...auth, ...headers }, ...(payload !== undefined ? { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) } : {}), ...(payload !== undefined && !headers['content-type'] ? { headers: { ...auth, ...headers, 'content-type': 'application/json' } } : {}) })
   await call('PUT', '/sections/news', { title: 'News', position: 1 })

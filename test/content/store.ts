@@ -1,5 +1,7 @@
 // A content store on a throwaway redis-server, plus the probes tests use to see what really happened in Redis.
+import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
+import { buildContentApi } from '../../content/api/app.js'
 import { ContentRepository } from '../../content/repository.js'
 import { EVENTS_STREAM, type ChangeEvent } from '../../content/model.js'
 import { startRedis, type TestRedis } from '../support/redis.js'
@@ -44,4 +46,15 @@ export async function openStore(t: Teardown): Promise<TestStore> {
     return out
   }
   return { server, redis, repo, connect, events, snapshot }
+}
+
+export const TEST_EDITOR_TOKEN = 'editor-token-for-tests-0123456789'
+
+/** The content API (app.inject) over a throwaway store, with the editor token TEST_EDITOR_TOKEN. */
+export async function openContentApi(t: Teardown): Promise<{ store: TestStore; app: FastifyInstance }> {
+  const store = await openStore(t)
+  const app = buildContentApi({ repo: store.repo, editorToken: TEST_EDITOR_TOKEN, logLevel: 'silent' })
+  t.teardown(() => app.close())
+  await app.ready()
+  return { store, app }
 }
