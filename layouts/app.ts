@@ -6,6 +6,7 @@ import { loadTemplates } from '../fragments/kit/html.js'
 import { type CachePolicy, fixedPolicy } from '../fragments/kit/policy.js'
 import { createService } from '../fragments/kit/service.js'
 import { isPublished } from '../fragments/article/fragment.js'
+import { articleKey, articleSlugKey, sectionKey } from '../fragments/kit/content-keys.js'
 
 const templates = loadTemplates('layouts/templates')
 const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
@@ -65,14 +66,14 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
       fallback,
       render: async ({ slug }, now) => {
         const article = await content.getArticleBySlug(slug)
-        const existingId = article?.id
         if (!isPublished(article, now)) {
           // Tagged so that publishing an article under this slug replaces the cached 404 at once.
-          return { status: 404, ...notFoundShell('that article'), keys: [`article-slug:${slug}`, ...(existingId ? [`article:${existingId}`] : [])] }
+          return { status: 404, ...notFoundShell('that article'), keys: [articleSlugKey(slug)] }
         }
         return {
           ...renderShell({ layout: 'article', title: article.title, description: article.summary, main: [`/fragments/article/${article.id}`] }),
-          keys: [`article:${article.id}`, `article-slug:${slug}`],
+          // The shell shows the title and the summary; the body is an include of its own.
+          keys: [articleKey('head', article.id), articleSlugKey(slug)],
         }
       },
     },
@@ -91,10 +92,10 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
       fallback,
       render: async ({ slug }) => {
         const section = await content.getSection(slug)
-        if (!section) return { status: 404, ...notFoundShell('that section'), keys: [`section:${slug}`] }
+        if (!section) return { status: 404, ...notFoundShell('that section'), keys: [sectionKey(slug)] }
         return {
           ...renderShell({ layout: 'section', title: section.title, heading: section.title, description: section.description, main: [`/fragments/article/front/section-${slug}`] }),
-          keys: [`section:${slug}`],
+          keys: [sectionKey(slug)],
         }
       },
     },

@@ -5,7 +5,7 @@ import os from 'node:os'
 import type { Redis } from 'ioredis'
 import type { Logger } from '../fragments/kit/log.js'
 import { type ChangeEvent, changesOf, EVENTS_STREAM, type StreamEvent } from '../content/model.js'
-import { keysForEvent } from './keys-for-event.js'
+import { keysForChange, keysForEvent, type ListReader, readOnce } from './keys-for-event.js'
 import type { PurgeRecord, Purger } from './purger.js'
 
 export const CONSUMER_GROUP = 'tessera-purgers'
@@ -22,6 +22,8 @@ export interface ConsumerOptions {
   consumerName?: string
   blockMs?: number
   onPurged?: (record: PurgeRecord, events: ChangeEvent[]) => void
+  /** The article lists as the content store has them now: a list is purged only where an article enters, leaves or moves (without it, every object showing a re-sorted list). */
+  lists?: ListReader
 }
 
 export class EventConsumer {
@@ -93,7 +95,8 @@ export class EventConsumer {
         this.options.log.error({ code: 'TESSERA_BAD_EVENT', fields }, 'unreadable change event skipped')
       }
     }
-    const keys = [...new Set(events.flatMap((e) => keysForEvent(e)))]
+    const lists = this.options.lists && readOnce(this.options.lists) // one read per list for the whole batch
+    const keys = [...new Set((await Promise.all(events.map((e) => (lists ? keysForChange(e, lists) : keysForEvent(e))))).flat())]
     if (keys.length > 0) {
       const record = await this.options.purger.purge({ keys, urls: [] }, 'hard', { who: `events:${this.name}`, source: 'event' })
       this.options.onPurged?.(record, events)

@@ -1,4 +1,5 @@
 // Validates a purge request body into surrogate keys and URLs. Anything unexpected is refused with the field.
+import { everyArticleKey, everySectionKey } from '../fragments/kit/content-keys.js'
 import { InvalidInput } from '../fragments/kit/errors.js'
 import { isSurrogateKey } from '../fragments/kit/keys.js'
 import type { PurgeMode } from './edge-client.js'
@@ -37,8 +38,8 @@ export function parsePurgeRequest(body: unknown): PurgeRequest {
   if (record.warm !== undefined && typeof record.warm !== 'boolean') throw new InvalidInput('warm', 'must be true or false')
   const keys = [
     ...list(record, 'keys', isSurrogateKey, 'a surrogate key (name or kind:id, e.g. article:42)'),
-    ...list(record, 'articles', (v) => ID.test(v), 'an article id').map((id) => `article:${id}`),
-    ...list(record, 'sections', (v) => ID.test(v), 'a section slug').map((slug) => `section:${slug}`),
+    ...list(record, 'articles', (v) => ID.test(v), 'an article id').flatMap(everyArticleKey),
+    ...list(record, 'sections', (v) => ID.test(v), 'a section slug').flatMap(everySectionKey),
     ...list(record, 'blocks', (v) => ID.test(v), 'a block id').map((id) => `block:${id}`),
   ]
   const urls = list(record, 'urls', (v) => SITE_URL.test(v), 'a site path starting with "/"')

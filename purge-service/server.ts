@@ -6,6 +6,8 @@ import { serve } from '../fragments/kit/service.js'
 import { buildPurgeApi } from './app.js'
 import { EventConsumer } from './consumer.js'
 import { EventLog } from './event-log.js'
+import { contentLists } from './keys-for-event.js'
+import { ContentRepository } from '../content/repository.js'
 import { PolicyStore } from './policy-store.js'
 import { addEventBacklogMetrics, countProcessedEvents } from './purge-metrics.js'
 import { Purger } from './purger.js'
@@ -42,6 +44,7 @@ const consumer = new EventConsumer({
   purger,
   log,
   consumerName: process.env.TESSERA_PURGE_CONSUMER,
+  lists: contentLists(new ContentRepository(redis)),
   onPurged: config.purge.warmAfterEvents
     ? (record) => {
         void urlsAffectedBy(redis, record.keys, [])

@@ -1,10 +1,10 @@
 import type { Article } from '../../content/model.js'
+import { articleKey, FRONT_LENGTH, listKeys, sectionList, sectionTitleKey } from '../kit/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
 import { loadTemplates } from '../kit/html.js'
 
 const templates = loadTemplates('fragments/article/templates')
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/
-const FRONT_LENGTH = 12
 
 export const isPublished = (article: Article | undefined, now: Date): article is Article =>
   !!article?.publishedAt && Date.parse(article.publishedAt) <= now.getTime()
@@ -29,18 +29,19 @@ export const article = defineFragment({
       const articles = await content.listLatest(FRONT_LENGTH, section ? { section } : undefined)
       return {
         html: templates.front({ articles }),
-        keys: [section ? `section:${section}` : 'list:latest', ...articles.map((a) => `article:${a.id}`)],
+        // What a teaser shows, and where each sits in its list (purge-service/keys-for-event.ts)
+        keys: listKeys(section ? sectionList(section) : 'latest', FRONT_LENGTH, articles, 'teaser'),
       }
     }
     const found = await content.getArticle(params.id)
     if (!isPublished(found, now)) {
-      return { status: 404, html: '<article data-fragment="article" data-fragment-state="not-found"></article>', keys: [`article:${params.id}`] }
+      return { status: 404, html: '<article data-fragment="article" data-fragment-state="not-found"></article>', keys: [articleKey('body', params.id)] }
     }
     const section = await content.getSection(found.section)
     return {
       html: templates.article({ article: found, section }),
       // The body shows its section's title only: a move between sections or a new front does not touch it.
-      keys: [`article:${found.id}`, `section-title:${found.section}`],
+      keys: [articleKey('body', found.id), sectionTitleKey(found.section)],
     }
   },
 })

@@ -1,3 +1,4 @@
+import { NAV_KEY, NAV_SECTIONS_KEY } from '../kit/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
 import { loadTemplates } from '../kit/html.js'
 
@@ -11,13 +12,13 @@ export const nav = defineFragment({
   async render({ content }) {
     const navigation = await content.getNav()
     if (navigation && navigation.entries.length > 0) {
-      return { html: templates.nav({ entries: navigation.entries }), keys: ['nav'] }
+      return { html: templates.nav({ entries: navigation.entries }), keys: [NAV_KEY] }
     }
-    // No editor-made nav yet: list the sections, and depend on them.
+    // No editor-made nav yet: list the sections (titles, order), and depend on them.
     const sections = await content.listSections()
     return {
       html: templates.nav({ entries: sections.map((s) => ({ label: s.title, href: `/sections/${s.slug}` })) }),
-      keys: ['nav', ...sections.map((s) => `section:${s.slug}`)],
+      keys: [NAV_KEY, NAV_SECTIONS_KEY],
     }
   },
 })

@@ -1,8 +1,8 @@
+import { listKeys, SIDEBAR_LENGTH } from '../kit/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
 import { loadTemplates } from '../kit/html.js'
 
 const templates = loadTemplates('fragments/sidebar/templates')
-const LIST_LENGTH = 5
 
 export const sidebar = defineFragment({
   name: 'sidebar',
@@ -10,10 +10,11 @@ export const sidebar = defineFragment({
   policy: { ttl: 120, grace: 30, keep: 86_400 },
   fallback: () => '<aside data-fragment="sidebar" data-fragment-state="unavailable"></aside>',
   async render({ content }) {
-    const [latest, popular] = await Promise.all([content.listLatest(LIST_LENGTH), content.listPopular(LIST_LENGTH)])
+    const [latest, popular] = await Promise.all([content.listLatest(SIDEBAR_LENGTH), content.listPopular(SIDEBAR_LENGTH)])
     return {
       html: templates.sidebar({ latest, popular }),
-      keys: ['list:latest', 'list:popular', ...[...latest, ...popular].map((a) => `article:${a.id}`)],
+      // Each entry shows a link and a title, at its place in its list (purge-service/keys-for-event.ts)
+      keys: [...listKeys('latest', SIDEBAR_LENGTH, latest, 'link'), ...listKeys('popular', SIDEBAR_LENGTH, popular, 'link')],
     }
   },
 })

@@ -117,22 +117,23 @@ const sidebarKeys = new Set((await read(edge1, '/fragments/sidebar')).keys)
 const sectionKeys = new Map<string, Set<string>>()
 for (const section of new Set(articles.map((a) => a.section))) sectionKeys.set(section, new Set((await read(edge1, `/sections/${section}`)).keys))
 /** Shown on its own page and its section's front only. */
-const quiet = articles.filter((a) => !homeKeys.has(`article:${a.id}`) && sectionKeys.get(a.section)!.has(`article:${a.id}`))
+const quiet = articles.filter((a) => !homeKeys.has(`article-teaser:${a.id}`) && !homeKeys.has(`article-link:${a.id}`) && sectionKeys.get(a.section)!.has(`article-teaser:${a.id}`))
 /** Shown on every page (the sidebar lists it). */
-const everywhere = articles.filter((a) => sidebarKeys.has(`article:${a.id}`))
+const everywhere = articles.filter((a) => sidebarKeys.has(`article-link:${a.id}`))
 if (quiet.length < 4 || everywhere.length < 1) throw new Error(`the demo content has changed: ${quiet.length} quiet articles, ${everywhere.length} on the sidebar`)
 
 t.test('editing an article refreshes its pages at both tiers on every node; pages that do not show it stay page-tier hits', async (t) => {
   const target = quiet[0]
   const others = quiet.filter((a) => a.section !== target.section).slice(0, 2)
-  const otherSection = [...sectionKeys.keys()].find((s) => s !== target.section && !sectionKeys.get(s)!.has(`article:${target.id}`))!
+  const otherSection = [...sectionKeys.keys()].find((s) => s !== target.section && !sectionKeys.get(s)!.has(`article-teaser:${target.id}`))!
   const showing = [`/articles/${target.slug}`, `/sections/${target.section}`]
   const notShowing = ['/', ...others.map((a) => `/articles/${a.slug}`), `/sections/${otherSection}`]
   t.equal(others.length, 2)
 
   const warmed = await warm(stack.edges, [...showing, ...notShowing])
   for (const [where, seen] of warmed) {
-    t.equal(seen.keys.includes(`article:${target.id}`), showing.includes(seen.url), `${where} ${showing.includes(seen.url) ? 'carries' : 'does not carry'} article:${target.id}`)
+    const shows = seen.keys.some((k) => /^article(-head|-teaser|-link)?:/.test(k) && k.endsWith(`:${target.id}`))
+    t.equal(shows, showing.includes(seen.url), `${where} ${showing.includes(seen.url) ? 'carries' : 'does not carry'} a key of article ${target.id}`)
     t.ok(seen.keys.includes(`page-url:${seen.url}`) && seen.keys.some((k) => k.startsWith('asm:')), `${where} carries page-url: and asm: keys`)
   }
 
@@ -142,7 +143,7 @@ t.test('editing an article refreshes its pages at both tiers on every node; page
   const since = Date.now()
   t.equal((await callJson(contentApi, 'PUT', `/articles/${target.id}`, { ...editable(target), title, body }, editor)).status, 200)
   const purge = await acknowledged(`article:${target.id}`, since)
-  t.same(purge.keys, [`article:${target.id}`], 'the edit purges its article key only')
+  t.same(purge.keys, [`article:${target.id}`, `article-head:${target.id}`, `article-teaser:${target.id}`, `article-link:${target.id}`], 'a title and body edit purges the keys of what shows them only')
   t.ok(purge.complete, 'acknowledged by every node')
   for (const node of purge.nodes) t.ok(node.ok && (node.purged ?? 0) >= 5, `${node.node} purged ${node.purged} objects (at least the body, the shell, the section front and both assembled pages)`)
 
@@ -288,7 +289,7 @@ t.test('continuous edits under read load give no stale read after acknowledgemen
   // The subject is on the sidebar, so every page shows its title; readers read pages on both nodes.
   const subject = everywhere[0]
   const pages = ['/', `/articles/${subject.slug}`, `/sections/${subject.section}`, `/articles/${quiet[1].slug}`]
-  for (const url of pages) t.ok((await read(edge1, url)).keys.includes(`article:${subject.id}`), `${url} shows article ${subject.id}`)
+  for (const url of pages) t.ok((await read(edge1, url)).keys.includes(`article-link:${subject.id}`), `${url} shows article ${subject.id} (the sidebar's link)`)
   await eventsSettled(stack.redisUrl)
   const reads: Array<{ start: number; version: number; node: string; url: string; cache: string | null; tier: string | null }> = []
   let reading = true
@@ -351,7 +352,7 @@ t.test('with the tier off, pages are not page-tier objects: assembled from the f
   const offContent = `http://127.0.0.1:${tierOffStack.config.ports.content}`
   // an article the sidebar lists: every page shows it
   const listed = new Set((await read(edge, '/fragments/sidebar', offDebug)).keys)
-  const article = (await publishedArticles(offContent, tierOffStack.secrets.editorToken)).find((a) => listed.has(`article:${a.id}`))!
+  const article = (await publishedArticles(offContent, tierOffStack.secrets.editorToken)).find((a) => listed.has(`article-link:${a.id}`))!
   const pages = ['/', `/articles/${article.slug}`, '/sections/news']
   for (const url of pages) {
     await read(edge, url, offDebug)

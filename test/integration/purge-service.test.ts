@@ -28,7 +28,7 @@ const editable = (a: any) => {
 // target's body touches its own objects only (and, with the page tier, the pages that show them).
 const keysAt = async (url: string) => ((await get(stack.edges[0].url, url, debug)).headers.get('xkey') ?? '').split(/[ ,]+/)
 const listed = new Set((await Promise.all(['/fragments/sidebar', '/fragments/article/front/latest', '/fragments/article/front/section-news'].map(keysAt))).flat())
-const unlisted = articles.filter((a: any) => !listed.has(`article:${a.id}`) && a.section !== 'news').reverse()
+const unlisted = articles.filter((a: any) => !listed.has(`article-teaser:${a.id}`) && !listed.has(`article-link:${a.id}`) && a.section !== 'news').reverse()
 const target = unlisted[0]
 const other = unlisted[1]
 
@@ -47,7 +47,7 @@ t.test('an edit refreshes exactly the affected objects on both edge nodes; every
   t.equal(purge.source, 'event')
   t.ok(purge.complete)
   t.same(purge.nodes.map((n: any) => n.node).sort(), [edge1.url, edge2.url].sort())
-  for (const node of purge.nodes) t.ok(node.ok && node.status === 200 && node.purged >= 2, `${node.node} purged body and shell (${node.purged})`)
+  for (const node of purge.nodes) t.ok(node.ok && node.status === 200 && node.purged >= 2, `${node.node} purged the body and the page showing it (${node.purged})`)
   for (const edge of stack.edges) {
     const page = await get(edge.url, `/articles/${target.slug}`, debug)
     t.match(page.body, 'Correction: updated by the purge test.', `${edge.name} shows the edit`)
@@ -73,7 +73,7 @@ t.test('the API purges by article, previews the URLs first, and logs who did wha
   const audit = (await call(purgeApi, 'GET', '/purges?limit=5')).json.purges
   t.equal(audit[0].id, res.json.id)
   t.equal(audit[0].who, 'editor')
-  t.same(audit[0].keys, [`article:${other.id}`])
+  t.same(audit[0].keys, [`article:${other.id}`, `article-head:${other.id}`, `article-teaser:${other.id}`, `article-link:${other.id}`], 'every object showing the article')
   t.ok(typeof (await call(purgeApi, 'GET', '/openapi.json', undefined, {})).json.paths['/purges'] === 'object', 'OpenAPI document served')
 })
 

@@ -4,7 +4,7 @@ import { parsePurgeRequest } from '../../purge-service/request.js'
 t.test('every form of purge request maps to surrogate keys and URLs', async (t) => {
   t.same(parsePurgeRequest({ keys: ['nav', 'list:latest'] }), { target: { keys: ['nav', 'list:latest'], urls: [] }, mode: 'hard', warm: false })
   t.same(parsePurgeRequest({ articles: ['42'], sections: ['news'], blocks: ['promo'], mode: 'soft', warm: true }), {
-    target: { keys: ['article:42', 'section:news', 'block:promo'], urls: [] },
+    target: { keys: ['article:42', 'article-head:42', 'article-teaser:42', 'article-link:42', 'section:news', 'section-title:news', 'list:section-news.12', 'nav-sections', 'block:promo'], urls: [] },
     mode: 'soft',
     warm: true,
   })
