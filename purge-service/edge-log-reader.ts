@@ -1,13 +1,12 @@
 // Reading a local edge node through its work dir (-n): its stats records with varnishlog (a long-running child,
 // restarted if it stops), and its counters with varnishstat (read when asked).
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { promisify } from 'node:util'
 import type { FastifyBaseLogger } from 'fastify'
 import { startWatchdog } from '../fragments/kit/watchdog.js'
 import { parseRecordAfterTag, type TrafficRecord } from './edge-stats.js'
+import { readVarnishstat } from './varnishstat.js'
 
-const exec = promisify(execFile)
 const MIN_RESTART_MS = 1000
 const MAX_RESTART_MS = 30_000
 /** Distinct delivery lines are few (group x name x what x status); past this many, the rest are parsed each time. */
@@ -153,17 +152,15 @@ const MAIN = [
 ]
 
 export async function readCounters(workDir: string): Promise<EdgeCounters> {
-  const { stdout } = await exec('varnishstat', ['-n', workDir, '-j', '-f', 'MAIN.*', '-f', 'VBE.*'], { timeout: 5000 })
-  const parsed = JSON.parse(stdout) as { counters?: Record<string, { value?: number }> }
-  const all = parsed.counters ?? (parsed as Record<string, { value?: number }>)
+  const all = await readVarnishstat(workDir, ['MAIN.*', 'VBE.*'], 5000)
   const main: Record<string, number> = {}
-  for (const name of MAIN) main[name] = all[`MAIN.${name}`]?.value ?? 0
+  for (const name of MAIN) main[name] = all[`MAIN.${name}`] ?? 0
   const backends: EdgeCounters['backends'] = {}
   for (const [name, counter] of Object.entries(all)) {
     const m = /^VBE\.[^.]+\.tessera_([a-z]+)\.(req|fail)$/.exec(name)
     if (!m) continue
     const b = (backends[m[1]!] ??= { req: 0, fail: 0 })
-    b[m[2] as 'req' | 'fail'] += counter.value ?? 0
+    b[m[2] as 'req' | 'fail'] += counter
   }
   return { main, backends }
 }

@@ -1,37 +1,14 @@
 // All of an edge node's varnishstat counters at once, and the difference between two readings.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
+import { type Counters, readVarnishstat, settledVarnishstat } from '../../purge-service/varnishstat.js'
 import type { EdgeNode } from '../../scripts/stack/stack.js'
 
-const exec = promisify(execFile)
-
-export type Counters = Record<string, number>
+export type { Counters }
 
 /** Every counter the node publishes (MAIN.*, VBE.*, ...), by name. */
-export async function readCounters(edge: EdgeNode): Promise<Counters> {
-  const { stdout } = await exec('varnishstat', ['-n', edge.workDir, '-j'], { timeout: 10_000, maxBuffer: 16 * 1024 * 1024 })
-  // varnishstat 7 nests counters under "counters"; older ones list them at the top level.
-  const parsed = JSON.parse(stdout) as { counters?: Record<string, { value?: number }> } & Record<string, unknown>
-  const source = (parsed.counters ?? parsed) as Record<string, { value?: number } | undefined>
-  const out: Counters = {}
-  for (const [name, c] of Object.entries(source)) if (c && typeof c === 'object' && typeof c.value === 'number') out[name] = c.value
-  return out
-}
+export const readCounters = (edge: EdgeNode): Promise<Counters> => readVarnishstat(edge.workDir)
 
-/**
- * Counters after a pause long enough for worker threads to fold their counts into the shared ones
- * (they do so in batches): reads until MAIN.cache_miss and MAIN.backend_req agree twice in a row (~3 s at most).
- */
-export async function settledCounters(edge: EdgeNode): Promise<Counters> {
-  let previous = await readCounters(edge)
-  for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 150))
-    const current = await readCounters(edge)
-    if (['MAIN.cache_hit', 'MAIN.cache_miss', 'MAIN.backend_req'].every((k) => current[k] === previous[k])) return current
-    previous = current
-  }
-  return previous
-}
+/** Counters once MAIN.cache_hit, MAIN.cache_miss and MAIN.backend_req have settled (~3 s at most). */
+export const settledCounters = (edge: EdgeNode): Promise<Counters> => settledVarnishstat(edge.workDir, { watch: ['MAIN.cache_hit', 'MAIN.cache_miss', 'MAIN.backend_req'] })
 
 export function delta(before: Counters, after: Counters): Counters {
   const out: Counters = {}
