@@ -36,14 +36,17 @@ export function parsePurgeRequest(body: unknown): PurgeRequest {
   const mode = record.mode === undefined ? 'hard' : record.mode
   if (mode !== 'hard' && mode !== 'soft') throw new InvalidInput('mode', 'must be "hard" or "soft"')
   if (record.warm !== undefined && typeof record.warm !== 'boolean') throw new InvalidInput('warm', 'must be true or false')
-  const keys = [
-    ...list(record, 'keys', isSurrogateKey, 'a surrogate key (name or kind:id, e.g. article:42)'),
-    ...list(record, 'articles', (v) => ID.test(v), 'an article id').flatMap(everyArticleKey),
-    ...list(record, 'sections', (v) => ID.test(v), 'a section slug').flatMap(everySectionKey),
-    ...list(record, 'blocks', (v) => ID.test(v), 'a block id').map((id) => `block:${id}`),
-  ]
+  const named = {
+    keys: list(record, 'keys', isSurrogateKey, 'a surrogate key (name or kind:id, e.g. article:42)'),
+    articles: list(record, 'articles', (v) => ID.test(v), 'an article id'),
+    sections: list(record, 'sections', (v) => ID.test(v), 'a section slug'),
+    blocks: list(record, 'blocks', (v) => ID.test(v), 'a block id'),
+  }
   const urls = list(record, 'urls', (v) => SITE_URL.test(v), 'a site path starting with "/"')
-  if (keys.length + urls.length === 0) throw new InvalidInput('body', 'name something to purge: keys, articles, sections, blocks or urls (non-empty)')
-  if (keys.length + urls.length > MAX_ITEMS) throw new InvalidInput('body', `at most ${MAX_ITEMS} keys and URLs per request; split it`)
+  // The limit counts what the request names (an article is one, though every object showing it is purged).
+  const count = Object.values(named).reduce((n, items) => n + items.length, urls.length)
+  if (count === 0) throw new InvalidInput('body', 'name something to purge: keys, articles, sections, blocks or urls (non-empty)')
+  if (count > MAX_ITEMS) throw new InvalidInput('body', `at most ${MAX_ITEMS} keys and URLs per request; split it`)
+  const keys = [...named.keys, ...named.articles.flatMap(everyArticleKey), ...named.sections.flatMap(everySectionKey), ...named.blocks.map((id) => `block:${id}`)]
   return { target: { keys: [...new Set(keys)], urls: [...new Set(urls)] }, mode, warm: record.warm === true }
 }

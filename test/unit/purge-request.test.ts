@@ -32,3 +32,9 @@ t.test('bad requests are refused with the field at fault', async (t) => {
     t.equal(error.statusCode, 400)
   }
 })
+
+t.test('the 1000 limit counts what the request names: an article is one, though every object showing it is purged', async (t) => {
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => `a${i}`)
+  t.equal(parsePurgeRequest({ articles: ids(1000) }).target.keys.length, 4000)
+  t.throws(() => parsePurgeRequest({ articles: ids(1000), urls: ['/'] }), /at most 1000/)
+})
