@@ -1,6 +1,6 @@
 // Our own client for varnishd's admin CLI (the -T port), written against varnishd 7.1.1.
 //
-// Wire protocol (see /work/shared/reference/varnish-7.1-notes.md):
+// Wire protocol (varnishd's CLI, as varnishd 7.1.1 speaks it):
 //   every response is a 13-byte header "%-3d %-8d\n" (status, body length), the body, then one "\n".
 //   We read strictly by length: a response may arrive in many TCP chunks, several responses may share one.
 //   On connect varnishd sends 107 + a challenge; we answer `auth <sha256 hex>`.

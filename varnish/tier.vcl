@@ -246,8 +246,8 @@ sub tessera_tier_backend_fetch {
     if (bereq.http.X-Tessera-Tier == "page") {
         call tessera_site_page_tier_fetch;   # the inner address's secret
         # The page plain from the inner, gzipped here in one pass (tessera_tier_backend_response): for a gzip
-        # request the inner's ESI pass stitches each include's own gzip stream, and measured on the article
-        # page that is 3,081 bytes on the wire where one gzip of the same bytes is 2,494.
+        # request the inner's ESI pass stitches each include's own gzip stream, which is larger on the wire
+        # than one gzip of the same bytes (figures: bench/README.md).
         unset bereq.http.Accept-Encoding;
         unset bereq.http.X-Tessera-Stats;    # not an origin fetch: the inner logs the origin fetches it makes
     }
@@ -311,7 +311,7 @@ sub tessera_tier_backend_response {
         unset beresp.http.X-Tessera-Includes;
         call tessera_headers_stored_revalidate;   # its deliveries have no browser policy to set
         # One xkey line (xkey reads keys separated by spaces): every header line of a warm page is copied and
-        # removed again on each of its many deliveries (measured: 0.74 -> 0.81 of a static object's rate).
+        # removed again on each of its many deliveries (the page-tier bench: bench/README.md).
         std.collect(beresp.http.xkey, " ");
         return (deliver);
     }
