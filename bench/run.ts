@@ -18,9 +18,10 @@ import { slowOrigin } from './scenarios/slow-origin.js'
 import { pageTier } from './scenarios/page-tier.js'
 import { cacheAtScale } from './scenarios/cache-at-scale.js'
 import { contentScale } from './scenarios/content-scale.js'
+import { shield } from './scenarios/shield.js'
 import type { Scenario } from './support/scenario.js'
 
-const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, pageTier, monolithVsEdge, coldPage, cacheAtScale, contentScale]
+const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, pageTier, monolithVsEdge, coldPage, cacheAtScale, contentScale, shield]
 
 function varnishVersion(): string {
   // varnishd -V prints its version on stderr.

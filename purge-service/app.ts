@@ -14,6 +14,7 @@ import { registerPolicyRoutes } from './policy-api.js'
 import type { EventLog } from './event-log.js'
 import type { Purger } from './purger.js'
 import { parsePurgeRequest } from './request.js'
+import { readCounters } from './edge-log-reader.js'
 import { registerStatsRoutes } from './stats-api.js'
 import { banExpressionForPageTier, banExpressionForUrl, banTokens, InvalidBan, VarnishCli } from './varnish-cli.js'
 import { warm } from './warmup.js'
@@ -30,8 +31,23 @@ export interface PurgeApiDeps {
   adminSecretFile: string
   /** varnishd work dir (-n) of each edge node, for GET /stats; undefined for a node on another machine. */
   edgeWorkDirs?: Array<string | undefined>
+  /** The shield tier: admin (-T) address and work dir of each shield, in the order of purger.shieldNodes. */
+  shieldAdmins?: Array<{ host: string; port: number }>
+  shieldWorkDirs?: Array<string | undefined>
   warmConcurrency: number
   logger?: Logger
+}
+
+/** A shield's cache from its counters (varnishstat): hit ratio since it started, and its origin fetches. */
+async function shieldCache(workDir: string | undefined) {
+  if (!workDir) return { error: 'no work dir for this shield (TESSERA_SHIELD_WORKDIRS): its counters are read on its machine' }
+  try {
+    const { main } = await readCounters(workDir)
+    const looked = main.cache_hit + main.cache_miss + main.cache_hitmiss
+    return { hits: main.cache_hit, graceHits: main.cache_hit_grace, misses: main.cache_miss, hitRatio: looked === 0 ? null : Math.round((main.cache_hit / looked) * 10_000) / 10_000, originFetches: main.backend_req, objects: main.n_object }
+  } catch (err) {
+    return { error: `varnishstat -n ${workDir}: ${(err as Error).message.split('\n')[0]}` }
+  }
 }
 
 export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
@@ -77,28 +93,35 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     who(request)
     const lags = await deps.purger.lag()
     const secret = await readFile(deps.adminSecretFile).catch(() => undefined)
-    const edges = await Promise.all(
-      deps.purger.nodes.map(async (_node, i) => {
-        const lag = lags[i]
-        const address = deps.edgeAdmins[i]
-        if (!address) return { ...lag, admin: { reachable: false, error: 'no admin address configured (TESSERA_EDGE_ADMINS)' } }
-        if (!secret) return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: false, error: `cannot read ${deps.adminSecretFile}` } }
+    const report = async (lag: (typeof lags)[number], address: { host: string; port: number } | undefined) => {
+      if (!address) return { ...lag, admin: { reachable: false, error: 'no admin address configured (TESSERA_EDGE_ADMINS)' } }
+      if (!secret) return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: false, error: `cannot read ${deps.adminSecretFile}` } }
+      try {
+        const cli = await VarnishCli.connect({ ...address, secret, timeoutMs: 2000 })
         try {
-          const cli = await VarnishCli.connect({ ...address, secret, timeoutMs: 2000 })
-          try {
-            await cli.ping()
-            const backends = await cli.backendList()
-            return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: true, backends: backends.map((b) => ({ name: b.name, health: b.health, admin: b.admin, probe: b.probe })) } }
-          } finally {
-            await cli.close()
-          }
-        } catch (err) {
-          return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: false, error: (err as Error).message } }
+          await cli.ping()
+          const backends = await cli.backendList()
+          return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: true, backends: backends.map((b) => ({ name: b.name, health: b.health, admin: b.admin, probe: b.probe })) } }
+        } finally {
+          await cli.close()
         }
-      }),
+      } catch (err) {
+        return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: false, error: (err as Error).message } }
+      }
+    }
+    const edgeLags = lags.filter((l) => l.tier === 'edge')
+    const shieldLags = lags.filter((l) => l.tier === 'shield')
+    const edges = await Promise.all(deps.purger.nodes.map((node, i) => report(edgeLags.find((l) => l.node === node)!, deps.edgeAdmins[i])))
+    // The shield tier: purged before the edges; an edge takes a shield's copies only once the shield has had
+    // every purge the edge has had (varnish/shield.vcl).
+    const shields = await Promise.all(
+      deps.purger.shieldNodes.map(async (node, i) => ({
+        ...(await report(shieldLags.find((l) => l.node === node)!, deps.shieldAdmins?.[i])),
+        cache: await shieldCache(deps.shieldWorkDirs?.[i]),
+      })),
     )
     // the change stream: how far behind the slowest consumer group is, and whether that is over the cap
-    return { edges, ...(deps.eventLog ? { events: await deps.eventLog.status() } : {}) }
+    return { edges, ...(shields.length ? { shields } : {}), ...(deps.eventLog ? { events: await deps.eventLog.status() } : {}) }
   })
 
   app.post('/bans', async (request, reply) => {

@@ -26,23 +26,32 @@ export class EdgeClient {
     this.pool = new Pool(node, { connections: 8, keepAliveTimeout: 30_000, connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
   }
 
-  /** Purges by surrogate keys and/or URLs; resolves with the node's own count of purged objects. */
-  async purge(target: { keys: string[]; urls: string[] }, mode: PurgeMode): Promise<NodeAck> {
+  /**
+   * Purges by surrogate keys and/or URLs; resolves with the node's own count of purged objects. sentAtMs: when the
+   * purge service sent the purge, the same for every node (the shield tier's race guard, varnish/shield.vcl).
+   */
+  async purge(target: { keys: string[]; urls: string[] }, mode: PurgeMode, sentAtMs?: number): Promise<NodeAck> {
     const started = performance.now()
     const requests: Array<{ path: string; keys?: string }> = []
     for (let i = 0; i < target.keys.length; i += KEYS_PER_REQUEST) requests.push({ path: '/', keys: target.keys.slice(i, i + KEYS_PER_REQUEST).join(' ') })
     for (const url of target.urls) requests.push({ path: url })
-    const counts = await Promise.all(requests.map((r) => this.send(r.path, mode, r.keys)))
+    const sentAt = sentAtMs === undefined ? undefined : (sentAtMs / 1000).toFixed(3)
+    const counts = await Promise.all(requests.map((r) => this.send(r.path, mode, r.keys, sentAt)))
     return { node: this.node, status: 200, purged: counts.reduce((a, b) => a + b, 0), ms: Math.round((performance.now() - started) * 10) / 10 }
   }
 
-  private async send(path: string, mode: PurgeMode, keys?: string): Promise<number> {
+  private async send(path: string, mode: PurgeMode, keys?: string, sentAt?: string): Promise<number> {
     let response
     try {
       response = await this.pool.request({
         method: 'PURGE',
         path,
-        headers: { 'x-tessera-purge-secret': this.secret, 'x-tessera-purge-mode': mode, ...(keys ? { 'xkey-purge': keys } : {}) },
+        headers: {
+          'x-tessera-purge-secret': this.secret,
+          'x-tessera-purge-mode': mode,
+          ...(keys ? { 'xkey-purge': keys } : {}),
+          ...(sentAt ? { 'x-tessera-purge-sent-at': sentAt } : {}),
+        },
         signal: AbortSignal.timeout(this.timeoutMs),
       })
     } catch (err) {

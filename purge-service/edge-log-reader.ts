@@ -142,7 +142,7 @@ export class EdgeLogReader {
 /** What varnishstat says about a node: MAIN counters (a chosen set) and origin requests per backend. */
 export interface EdgeCounters {
   main: Record<string, number>
-  /** Per backend (tessera_<name> in the VCL), summed over loaded VCLs: requests sent, failed connections. */
+  /** Per backend (tessera_<name> in the VCL; a shield is shield_<name>), summed over loaded VCLs: requests sent, failed connections. */
   backends: Record<string, { req: number; fail: number }>
 }
 
@@ -157,7 +157,7 @@ export async function readCounters(workDir: string): Promise<EdgeCounters> {
   for (const name of MAIN) main[name] = all[`MAIN.${name}`] ?? 0
   const backends: EdgeCounters['backends'] = {}
   for (const [name, counter] of Object.entries(all)) {
-    const m = /^VBE\.[^.]+\.tessera_([a-z]+)\.(req|fail)$/.exec(name)
+    const m = /^VBE\.[^.]+\.tessera_([a-z0-9_]+)\.(req|fail)$/.exec(name)
     if (!m) continue
     const b = (backends[m[1]!] ??= { req: 0, fail: 0 })
     b[m[2] as 'req' | 'fail'] += counter

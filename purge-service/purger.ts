@@ -14,6 +14,8 @@ export interface PurgeTarget {
 
 export interface NodeResult {
   node: string
+  /** shield: purged (or queued) before any edge was told. */
+  tier: 'shield' | 'edge'
   ok: boolean
   status?: number
   purged?: number
@@ -38,6 +40,7 @@ export interface PurgeRecord {
 
 export interface NodeLag {
   node: string
+  tier: 'shield' | 'edge'
   pending: number
   oldestQueuedAt?: string
   lagMs: number
@@ -64,6 +67,8 @@ const MAX_BACKOFF_MS = 10_000
 export interface PurgerOptions {
   redis: Redis
   nodes: string[]
+  /** The shield tier (varnish/shield.vcl): purged first; the edges only once every shield answered. */
+  shields?: string[]
   secret: string
   timeoutMs: number
   coalesceMs: number
@@ -72,6 +77,7 @@ export interface PurgerOptions {
 
 export class Purger {
   private readonly clients: EdgeClient[]
+  private readonly shieldClients: EdgeClient[]
   private readonly lastSent = new Map<string, number>()
   private pending: { target: PurgeTarget; mode: PurgeMode; timer: NodeJS.Timeout; fireAt: number; done: Promise<NodeResult[]>; resolve: (r: NodeResult[]) => void; reject: (e: unknown) => void } | undefined
   private readonly retry = new Map<string, { timer?: NodeJS.Timeout; backoff: number; lastError?: string; draining: boolean }>()
@@ -80,16 +86,21 @@ export class Purger {
 
   constructor(private readonly options: PurgerOptions) {
     this.clients = options.nodes.map((node) => new EdgeClient(node, options.secret, options.timeoutMs))
-    for (const node of options.nodes) this.retry.set(node, { backoff: MIN_BACKOFF_MS, draining: false })
+    this.shieldClients = (options.shields ?? []).map((node) => new EdgeClient(node, options.secret, options.timeoutMs))
+    for (const node of [...this.shieldNodes, ...options.nodes]) this.retry.set(node, { backoff: MIN_BACKOFF_MS, draining: false })
   }
 
   get nodes(): string[] {
     return this.options.nodes
   }
 
+  get shieldNodes(): string[] {
+    return this.options.shields ?? []
+  }
+
   /** Starts draining queues left by an earlier run (a restart keeps them: they live in Redis). */
   async start(): Promise<void> {
-    for (const node of this.options.nodes) {
+    for (const node of [...this.shieldNodes, ...this.options.nodes]) {
       if ((await this.options.redis.llen(queueKey(node))) > 0) this.scheduleRetry(node, 0)
     }
   }
@@ -121,12 +132,14 @@ export class Purger {
   }
 
   async lag(): Promise<NodeLag[]> {
+    const tiers = [...this.shieldNodes.map((node) => ({ node, tier: 'shield' as const })), ...this.options.nodes.map((node) => ({ node, tier: 'edge' as const }))]
     return Promise.all(
-      this.options.nodes.map(async (node) => {
+      tiers.map(async ({ node, tier }) => {
         const [pending, oldest] = await Promise.all([this.options.redis.llen(queueKey(node)), this.options.redis.lindex(queueKey(node), 0)])
         const oldestAt = oldest ? (JSON.parse(oldest) as QueuedPurge).at : undefined
         return {
           node,
+          tier,
           pending,
           ...(oldestAt ? { oldestQueuedAt: new Date(oldestAt).toISOString() } : {}),
           lagMs: oldestAt ? Date.now() - oldestAt : 0,
@@ -151,7 +164,7 @@ export class Purger {
   }
 
   client(node: string): EdgeClient {
-    const client = this.clients.find((c) => c.node === node)
+    const client = this.clients.find((c) => c.node === node) ?? this.shieldClients.find((c) => c.node === node)
     if (!client) throw new Error(`no edge node ${node}`)
     return client
   }
@@ -163,7 +176,7 @@ export class Purger {
       clearTimeout(this.pending.timer)
       this.fire()
     }
-    await Promise.all(this.clients.map((c) => c.close()))
+    await Promise.all([...this.shieldClients, ...this.clients].map((c) => c.close()))
   }
 
   /**
@@ -208,27 +221,32 @@ export class Purger {
     this.forgetOldSends(sentAt)
     // Marks first: a render that read before this change and checks after this line will read again.
     await markPurged(this.options.redis, target.keys, sentAt)
-    return Promise.all(
-      this.clients.map(async (client): Promise<NodeResult> => {
-        const queued: QueuedPurge = { id: randomUUID(), ...target, mode, at: sentAt }
-        // A lagging node gets purges in order, from its queue.
-        if ((await this.options.redis.llen(queueKey(client.node))) > 0) {
-          await this.enqueue(client.node, queued)
-          this.told(client.node, target, 'queued')
-          return { node: client.node, ok: false, queued: true, error: { code: 'TESSERA_EDGE_LAGGING', message: `edge node ${client.node} is catching up on earlier purges; this one is queued behind them` } }
-        }
-        try {
-          const ack: NodeAck = await client.purge(target, mode)
-          this.told(client.node, target, 'ok')
-          return { node: client.node, ok: true, status: ack.status, purged: ack.purged, ms: ack.ms }
-        } catch (err) {
-          await this.enqueue(client.node, queued)
-          this.told(client.node, target, 'failed')
-          const e = err as { code?: string; message?: string }
-          return { node: client.node, ok: false, queued: true, error: { code: e.code ?? 'TESSERA_EDGE_ERROR', message: e.message ?? String(err) } }
-        }
-      }),
-    )
+    // Ordered: every shield first, the edges once each shield acknowledged (or failed and has it queued), so an
+    // edge that refetches finds no pre-purge copy at its shield. An edge also refuses a shield's copy vouched for
+    // as of before its own latest purge (varnish/shield.vcl): a shield that was down serves edges nothing old.
+    const shields = await Promise.all(this.shieldClients.map((client) => this.sendTo(client, 'shield', target, mode, sentAt)))
+    const edges = await Promise.all(this.clients.map((client) => this.sendTo(client, 'edge', target, mode, sentAt)))
+    return [...shields, ...edges]
+  }
+
+  private async sendTo(client: EdgeClient, tier: NodeResult['tier'], target: PurgeTarget, mode: PurgeMode, sentAt: number): Promise<NodeResult> {
+    const queued: QueuedPurge = { id: randomUUID(), ...target, mode, at: sentAt }
+    // A lagging node gets purges in order, from its queue.
+    if ((await this.options.redis.llen(queueKey(client.node))) > 0) {
+      await this.enqueue(client.node, queued)
+      this.told(client.node, target, 'queued')
+      return { node: client.node, tier, ok: false, queued: true, error: { code: 'TESSERA_EDGE_LAGGING', message: `${tier} node ${client.node} is catching up on earlier purges; this one is queued behind them` } }
+    }
+    try {
+      const ack: NodeAck = await client.purge(target, mode, sentAt)
+      this.told(client.node, target, 'ok')
+      return { node: client.node, tier, ok: true, status: ack.status, purged: ack.purged, ms: ack.ms }
+    } catch (err) {
+      await this.enqueue(client.node, queued)
+      this.told(client.node, target, 'failed')
+      const e = err as { code?: string; message?: string }
+      return { node: client.node, tier, ok: false, queued: true, error: { code: e.code ?? 'TESSERA_EDGE_ERROR', message: e.message ?? String(err) } }
+    }
   }
 
   private forgetOldSends(now: number): void {
@@ -262,7 +280,7 @@ export class Purger {
         if (!head) break
         const purge = JSON.parse(head) as QueuedPurge
         try {
-          const ack = await client.purge(purge, purge.mode)
+          const ack = await client.purge(purge, purge.mode, purge.at)
           await this.options.redis.lpop(queueKey(node))
           this.told(node, purge, 'ok')
           this.options.log.info({ node, purge: purge.id, purged: ack.purged, lagMs: Date.now() - purge.at }, 'queued purge delivered')

@@ -24,7 +24,7 @@ const ttlOverrides = config.ttlFile ? await loadTtlFile(config.ttlFile) : undefi
 const log = createLogger('purge', config.logLevel)
 const redis = connectRedis(redisUrlOf(config), 'purge')
 const consumerRedis = connectRedis(redisUrlOf(config), 'purge-consumer')
-const purger = new Purger({ redis, nodes: config.edgeNodes, secret: config.purgeSecret, timeoutMs: config.purge.timeoutMs, coalesceMs: config.purge.coalesceMs, log })
+const purger = new Purger({ redis, nodes: config.edgeNodes, shields: config.shield.nodes, secret: config.purgeSecret, timeoutMs: config.purge.timeoutMs, coalesceMs: config.purge.coalesceMs, log })
 // Trims tessera:events below what every consumer group has acknowledged; reports the backlog (GET /edges, /metrics).
 const eventLog = new EventLog({ redis, cap: config.purge.eventsBacklogCap, intervalMs: config.purge.eventsTrimMs, log })
 const app = buildPurgeApi({
@@ -36,6 +36,8 @@ const app = buildPurgeApi({
   edgeAdmins: config.edgeAdmins,
   adminSecretFile: config.edgeAdminSecretFile,
   edgeWorkDirs: config.edgeWorkDirs,
+  shieldAdmins: config.shield.admins,
+  shieldWorkDirs: config.shield.workDirs,
   warmConcurrency: config.purge.warmConcurrency,
   logger: log,
 })

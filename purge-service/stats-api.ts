@@ -23,7 +23,7 @@ import { EdgeStats, type Group, kindOfUrl, type TrafficRecord } from './edge-sta
 import { addPurgeMetrics } from './purge-metrics.js'
 import type { PurgeTarget } from './purger.js'
 
-export type StatsDeps = Pick<PurgeApiDeps, 'redis' | 'purger' | 'editorToken' | 'opsToken' | 'edgeWorkDirs'>
+export type StatsDeps = Pick<PurgeApiDeps, 'redis' | 'purger' | 'editorToken' | 'opsToken' | 'edgeWorkDirs' | 'shieldWorkDirs'>
 
 const LAYOUT_PAGES: Record<string, string> = { home: 'home', article: 'article', section: 'section' }
 
@@ -40,17 +40,21 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
     registers: [registry],
   })
 
-  const edges = purger.nodes.map((node, i) => {
+  const watch = (node: string, workDir: string | undefined) => {
     const stats = new EdgeStats()
-    const workDir = deps.edgeWorkDirs?.[i]
     const reader = workDir ? new EdgeLogReader(workDir, tallyRecords(node, stats, trafficMetrics), app.log) : undefined
     return { node, workDir, stats, reader }
-  })
+  }
+  const edges = purger.nodes.map((node, i) => watch(node, deps.edgeWorkDirs?.[i]))
+  // The shield tier (varnish/shield.vcl) logs the same records: its deliveries are the edges' fetches, its
+  // fetches are the origin fetches.
+  const shields = purger.shieldNodes.map((node, i) => watch(node, deps.shieldWorkDirs?.[i]))
+  const all = [...edges, ...shields]
   app.addHook('onReady', async () => {
-    for (const e of edges) e.reader?.start()
+    for (const e of all) e.reader?.start()
   })
   app.addHook('onClose', async () => {
-    await Promise.all(edges.map((e) => e.reader?.stop()))
+    await Promise.all(all.map((e) => e.reader?.stop()))
   })
 
   // Purges received: what each purge can touch is worked out once per purge, off the purge path;
@@ -59,7 +63,7 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
   const attributing = new Set<Promise<unknown>>()
   purger.observe((node, target, outcome) => {
     if (outcome !== 'ok') return
-    const edge = edges.find((e) => e.node === node)
+    const edge = all.find((e) => e.node === node)
     if (!edge) return
     let kinds = kindsOf.get(target)
     if (!kinds) {
@@ -78,34 +82,53 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
     attributing.add(done)
   })
 
+  const nodeStats = async ({ node, workDir, stats, reader }: (typeof all)[number]) => {
+    const traffic = stats.snapshot()
+    if (!workDir || !reader) {
+      return {
+        node,
+        source: { log: null, counters: null, note: 'no work dir for this node (TESSERA_EDGE_WORKDIRS, TESSERA_SHIELD_WORKDIRS): hits, misses and counters need varnishlog and varnishstat on its machine; only purges received are known here' },
+        since: stats.since.toISOString(),
+        ...onlyPurges(traffic),
+      }
+    }
+    const counters = await readCounters(workDir).catch((err: Error) => ({ error: `varnishstat -n ${workDir}: ${err.message.split('\n')[0]}` }))
+    return {
+      node,
+      source: { workDir, log: reader.running ? 'varnishlog' : 'varnishlog (not running; restarting)', counters: 'varnishstat' },
+      since: stats.since.toISOString(),
+      ...traffic,
+      counters,
+    }
+  }
+
   app.get('/stats', async (request) => {
     requireOps(request, deps)
     await Promise.all(attributing)
+    const shieldNodes = await Promise.all(shields.map(nodeStats))
     return {
       windowSeconds: edges[0]?.stats.windowSeconds ?? 300,
-      edges: await Promise.all(
-        edges.map(async ({ node, workDir, stats, reader }) => {
-          const traffic = stats.snapshot()
-          if (!workDir || !reader) {
-            return {
-              node,
-              source: { log: null, counters: null, note: 'no work dir for this node (TESSERA_EDGE_WORKDIRS): hits, misses and counters need varnishlog and varnishstat on its machine; only purges received are known here' },
-              since: stats.since.toISOString(),
-              ...onlyPurges(traffic),
-            }
-          }
-          const counters = await readCounters(workDir).catch((err: Error) => ({ error: `varnishstat -n ${workDir}: ${err.message.split('\n')[0]}` }))
-          return {
-            node,
-            source: { workDir, log: reader.running ? 'varnishlog' : 'varnishlog (not running; restarting)', counters: 'varnishstat' },
-            since: stats.since.toISOString(),
-            ...traffic,
-            counters,
-          }
-        }),
-      ),
+      edges: await Promise.all(edges.map(nodeStats)),
+      ...(shields.length ? { shield: { tier: tierSummary(shields.map((s) => s.stats.snapshot())), nodes: shieldNodes } } : {}),
     }
   })
+}
+
+/**
+ * A tier's figures over all its nodes, fragments and pages together: deliveries (hits, grace hits, misses, passes),
+ * its hit ratio, and the fetches it made (for the shield tier: every origin fetch but the edges' bypasses).
+ */
+export function tierSummary(snapshots: Array<ReturnType<EdgeStats['snapshot']>>) {
+  const sum = { hits: 0, graceHits: 0, misses: 0, passes: 0, originFetches: 0, originErrors: 0 }
+  for (const snapshot of snapshots) {
+    for (const group of [snapshot.fragments, snapshot.pages]) {
+      for (const kind of Object.values(group)) {
+        for (const field of Object.keys(sum) as Array<keyof typeof sum>) sum[field] += kind[field]
+      }
+    }
+  }
+  const served = sum.hits + sum.graceHits + sum.misses + sum.passes
+  return { ...sum, hitRatio: served === 0 ? null : Math.round(((sum.hits + sum.graceHits) / served) * 10_000) / 10_000 }
 }
 
 export type EdgeTrafficMetrics = ReturnType<typeof edgeTrafficMetrics>

@@ -10,8 +10,8 @@ import type { Config } from '../fragments/kit/config.js'
 import { TesseraError } from '../fragments/kit/errors.js'
 import { projectRoot } from '../fragments/kit/paths.js'
 import { VarnishCli, VarnishCliCommandFailed } from '../purge-service/varnish-cli.js'
-import { renderSiteVcl } from '../scripts/stack/site-vcl.js'
-import { formatHostPort, innerAddressOf, loadTopology, type Topology, type TopologyEdge } from './topology.js'
+import { renderSiteVcl, type ShieldAddress } from '../scripts/stack/site-vcl.js'
+import { formatHostPort, innerAddressOf, loadTopology, type Topology, type TopologyEdge, type TopologyShield } from './topology.js'
 
 /** What the site VCL needs besides the topology. */
 export interface SiteSettings {
@@ -48,6 +48,8 @@ export interface ReloadReport {
   /** The name it was loaded under (the same on every edge). */
   vcl: string
   edges: EdgeReloadResult[]
+  /** The shield tier's nodes (topology `shields:`), reloaded before the edges; absent without shields. */
+  shields?: EdgeReloadResult[]
 }
 
 export class VclRefused extends TesseraError {
@@ -76,7 +78,19 @@ export function siteVclForEdge(topology: Topology, edge: TopologyEdge, site: Sit
     purgeSecret: site.purgeSecret,
     debugToken: site.debugToken,
     pageTier: site.pageTier ? innerAddressOf(edge) : undefined,
+    shields: topology.shields.map(shieldAddressOf),
   })
+}
+
+/** The site VCL of a shield node (varnish/shield.vcl): the origins, the purge ACL; no page tier, no shields. */
+export function siteVclForShield(topology: Topology, site: SiteSettings): string {
+  return renderSiteVcl({ backends: topology.services, purgeAcl: topology.purgeAcl, purgeSecret: site.purgeSecret, debugToken: site.debugToken, role: 'shield' })
+}
+
+/** A shield as the edges' site VCL names it (its HTTP address). */
+export function shieldAddressOf(shield: TopologyShield): ShieldAddress {
+  const url = new URL(shield.url)
+  return { name: shield.name, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) }
 }
 
 /** The whole edge program for vcl.inline: default.vcl with the site VCL in place of its include line. */
@@ -144,8 +158,10 @@ async function reloadEdge(edge: TopologyEdge, source: string, name: string, opti
  */
 export async function reloadEdges(topology: Topology, options: ReloadOptions): Promise<ReloadReport> {
   const name = vclName()
+  // The shields first (varnish/shield.vcl): their origins' instances, before the edges name a shield anew.
+  const shields = await Promise.all(topology.shields.map((shield) => reloadEdge(shield, edgeVclSource(siteVclForShield(topology, options.site)), name, options)))
   const edges = await Promise.all(topology.edges.map((edge) => reloadEdge(edge, edgeVclSource(siteVclForEdge(topology, edge, options.site)), name, options)))
-  return { ok: edges.every((e) => e.ok), vcl: name, edges }
+  return { ok: edges.every((e) => e.ok) && shields.every((s) => s.ok), vcl: name, edges, ...(shields.length ? { shields } : {}) }
 }
 
 /**
@@ -162,6 +178,10 @@ export async function reloadFromConfig(config: Config, overrides: { topology?: T
   for (const edge of topology.edges) {
     const file = localSiteFile(config.stateDir, edge.name)
     if (report.edges.find((e) => e.edge === edge.name)?.ok && existsSync(path.dirname(file))) writeFileSync(file, siteVclForEdge(topology, edge, site))
+  }
+  for (const shield of topology.shields) {
+    const file = localSiteFile(config.stateDir, shield.name)
+    if (report.shields?.find((e) => e.edge === shield.name)?.ok && existsSync(path.dirname(file))) writeFileSync(file, siteVclForShield(topology, site))
   }
   return report
 }

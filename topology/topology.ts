@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { type Config, edgeWorkDir, INSTANCE_PORT_STEP, ORIGIN_NAMES, type OriginName } from '../fragments/kit/config.js'
+import { type Config, edgeWorkDir, INSTANCE_PORT_STEP, ORIGIN_NAMES, type OriginName, shieldWorkDir } from '../fragments/kit/config.js'
 import { TesseraError } from '../fragments/kit/errors.js'
 
 export type TopologyService = OriginName
@@ -218,7 +218,11 @@ export function defaultTopology(config: Config, extraEdges: Array<{ port: number
     workdir: edgeWorkDir(config.stateDir, i),
     inner: { host: '127.0.0.1', port: spec.innerPort },
   }))
-  return { services, edges, shields: [], purgeAcl: DEFAULT_PURGE_ACL, source: 'defaults' }
+  // TESSERA_SHIELD=on: one shield between the edges and the origins (varnish/shield.vcl).
+  const shields = config.shield.enabled
+    ? [{ name: 'shield1', url: `http://${config.host}:${config.shield.port}`, admin: { host: config.host, port: config.shield.adminPort }, workdir: shieldWorkDir(config.stateDir, 0) }]
+    : []
+  return { services, edges, shields, purgeAcl: DEFAULT_PURGE_ACL, source: 'defaults' }
 }
 
 /** TESSERA_TOPOLOGY's file when set, else the single-machine defaults (TESSERA_INSTANCES included). */

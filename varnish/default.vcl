@@ -24,15 +24,18 @@ include "headers.vcl";
 include "stats.vcl";
 include "request-id.vcl";
 include "tier.vcl";
+include "shield.vcl";
 
 sub vcl_recv {
     call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
     call tessera_tier_front_recv;  # a reader's page: the page tier's mark; a plain read takes a short route (returns)
+    call tessera_shield_recv;      # the shield tier's own probe URL
     call tessera_request_id_recv;  # one X-Request-Id for a page and its includes
     call tessera_normalize_recv;   # methods, target, Host, URL length, query order
     call tessera_stale_recv;       # second pass after vcl_hit found a copy too stale to serve
     call tessera_purge_recv;       # PURGE by surrogate key (hard or soft)
     call tessera_routing_recv;     # which service answers this URL
+    call tessera_shield_route;     # an edge: through the shield tier when there is one; the shield: fresh copies
     call tessera_stats_recv;       # tag the request with its fragment or page type
     call tessera_tier_recv;        # pages from the assembled-page tier; the inner socket's assemblies
     return (hash);
@@ -71,6 +74,7 @@ sub vcl_backend_fetch {
     call tessera_normalize_backend_fetch;   # client state and host/URL overrides never reach an origin
     call tessera_routing_backend_fetch;
     call tessera_retry_backend_fetch;       # a retry goes to another instance of the service (retry.vcl)
+    call tessera_shield_backend_fetch;      # a fetch the shield could not serve goes to the origin
     call tessera_tier_backend_fetch;
     call tessera_stats_backend_fetch;       # what the fetch is for (logged with its answer)
 }
@@ -78,6 +82,7 @@ sub vcl_backend_fetch {
 sub vcl_backend_response {
     call tessera_stats_backend_response;    # one record per origin fetch, with its status and time
     call tessera_retry_backend_response;    # a 5xx from one instance: once more on another (returns)
+    call tessera_shield_backend_response;   # a shield's copy older than this edge's latest purge: the origin (retry)
     call tessera_tier_backend_response;     # an assembled page from the inner socket (returns)
     call tessera_esi_backend_response;      # ESI only on page shells (first: the policy may return early)
     call tessera_policy_backend_response;   # TTL from Cache-Control, errors never cached, the purge race
@@ -87,6 +92,7 @@ sub vcl_backend_response {
 sub vcl_backend_error {
     call tessera_stats_backend_response;
     call tessera_retry_backend_error;       # an unreachable instance: once more on another (returns)
+    call tessera_shield_backend_error;      # a shield that did not answer: the origin (retry)
     call tessera_fallback_backend_error;
 }
 
@@ -97,6 +103,7 @@ sub vcl_deliver {
     call tessera_request_id_response;
     call tessera_fallback_deliver;   # a failed include becomes its fallback, not an error page inside a 200
     call tessera_stats_deliver;      # one record per delivery: hit, grace, miss or pass
+    call tessera_shield_deliver;     # the shield: everything the edge needs, and its vouch (returns)
     call tessera_headers_deliver;    # browser cache headers; internal headers only with the debug token
 }
 

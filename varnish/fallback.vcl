@@ -19,7 +19,8 @@ sub tessera_fallback_deliver {
         return (restart);
     }
     # (The page tier checks the body while it assembles, tier.vcl; a cached assembled page has one.)
-    if (req.esi_level == 0 && req.http.X-Tessera-Tier != "page" && local.socket != "inner" && resp.status == 200
+    # (The shield tier does no ESI: the edge checks.)
+    if (req.esi_level == 0 && req.http.X-Tessera-Tier != "page" && local.socket != "inner" && local.socket != "shield" && resp.status == 200
         && req.url ~ "^/articles/" && var.get("tessera_body_checked") != "1"
         && !std.healthy(tessera_article_instances.backend()) && resp.http.xkey ~ "(^|[ ,])article:[a-z0-9-]+") {
         var.set("tessera_body_checked", "1");

@@ -46,6 +46,8 @@ sub tessera_headers_deliver {
             unset resp.http.X-Tessera-Includes;
             unset resp.http.X-Tessera-Assembled-At;
             unset resp.http.X-Tessera-Page-Uncacheable;
+            unset resp.http.X-Tessera-Shield;
+            unset resp.http.X-Tessera-Shield-Vouch;
             unset resp.http.X-Varnish;
             unset resp.http.Via;
             call tessera_headers_revalidate;

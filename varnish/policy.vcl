@@ -22,7 +22,9 @@ sub tessera_policy_backend_response {
         set beresp.ttl = 0s;
         return (deliver);
     }
-    if (beresp.http.X-Tessera-Checked-At && std.real(beresp.http.X-Tessera-Checked-At, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)) {
+    # (A copy the shield tier vouched for was checked against this edge's purges already: shield.vcl.)
+    if (beresp.http.X-Tessera-Checked-At && !beresp.http.X-Tessera-Shield-Vouch
+        && std.real(beresp.http.X-Tessera-Checked-At, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)) {
         # The origin read its content before the latest purge reached us: it may be what was just purged.
         # Deliver it to the readers waiting for it, but do not keep it (see purge.vcl).
         std.log("tessera-race: not caching " + bereq.url + ", checked at " + beresp.http.X-Tessera-Checked-At + " before purge at " + var.global_get("tessera_last_purge"));

@@ -15,6 +15,8 @@
 # before a change could land after the purge. Every purge records its time (tessera_last_purge);
 # policy.vcl refuses to cache a response whose origin checked its content before that time
 # (X-Tessera-Checked-At, written by the origin after it re-checked its keys' purge times in Redis).
+# Through the shield tier the guard is the shield's vouch instead (shield.vcl): the send time of the latest purge
+# the shield had had, against the latest this node has had (tessera_last_purge_sent).
 
 sub tessera_purge_recv {
     if (req.method == "PURGE") {
@@ -25,6 +27,12 @@ sub tessera_purge_recv {
             set req.http.X-Tessera-Purge-Mode = "hard";
         }
         var.global_set("tessera_last_purge", "" + std.time2real(now, 0.0));
+        # The shield tier's race guard (shield.vcl) counts in the purge service's send times (X-Tessera-Purge-Sent-At,
+        # the same for every node a purge goes to); a purge without one counts as sent now.
+        var.set_real("tessera_purge_sent", std.real(req.http.X-Tessera-Purge-Sent-At, std.time2real(now, 0.0)));
+        if (var.get_real("tessera_purge_sent") > std.real(var.global_get("tessera_last_purge_sent"), 0.0)) {
+            var.global_set("tessera_last_purge_sent", "" + var.get_real("tessera_purge_sent"));
+        }
         if (!req.http.xkey-purge) {
             # by URL: looked up like a read, purged in vcl_hit / vcl_miss
             if (req.http.X-Tessera-Purge-Mode == "soft") {
@@ -67,17 +75,27 @@ sub tessera_purge_hit_or_miss {
 sub tessera_purge_deliver {
     if (obj.hits == 0 && !obj.uncacheable && obj.ttl > 0s) {
         var.set("tessera_fill_key", "");   # (task variables outlive a restart)
+        var.set("tessera_fill_stale", "");
         if (resp.http.X-Tessera-Fill-Key) {
             var.set("tessera_fill_key", resp.http.X-Tessera-Fill-Key);
             var.set("tessera_fill_checked", resp.http.X-Tessera-Fill-Checked);
+            if (resp.http.X-Tessera-Shield-Vouch) {
+                # from the shield tier (shield.vcl): its vouch against the latest purge's send time
+                var.set("tessera_fill_checked", "");
+                if (std.real(resp.http.X-Tessera-Shield-Vouch, 0.0) < std.real(var.global_get("tessera_last_purge_sent"), 0.0)) {
+                    var.set("tessera_fill_stale", "1");
+                }
+            }
         } elsif (resp.http.X-Tessera-Assembly) {
             # an assembled page (tier.vcl): "asm:<id> checked=<ms> swr=<s> sie=<s>"
             var.set("tessera_fill_key", regsub(resp.http.X-Tessera-Assembly, "^(asm:[0-9]+) .*$", "\1"));
             var.set("tessera_fill_checked", regsub(resp.http.X-Tessera-Assembly, "^.* checked=([0-9.]+).*$", "\1"));
         }
         if (str.count(var.get("tessera_fill_key")) > 0
-            && (std.real(var.get("tessera_fill_checked"), 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)
-                || std.real(var.get("tessera_fill_checked"), 0.0) <= std.real(var.global_get("tessera_last_taint"), 0.0))) {
+            && (var.get("tessera_fill_stale") == "1"
+                || (str.count(var.get("tessera_fill_checked")) > 0
+                    && (std.real(var.get("tessera_fill_checked"), 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)
+                        || std.real(var.get("tessera_fill_checked"), 0.0) <= std.real(var.global_get("tessera_last_taint"), 0.0))))) {
             std.log("tessera-race: " + req.url + " entered the cache as a purge arrived: removed (" + xkey.purge(var.get("tessera_fill_key")) + ")");
             if (var.get("tessera_refetched") != "1") {
                 var.set("tessera_refetched", "1");

@@ -336,6 +336,8 @@ sub tessera_tier_unset_transport {
     unset beresp.http.X-Tessera-Sie;
     unset beresp.http.X-Tessera-Fill-Key;
     unset beresp.http.X-Tessera-Fill-Checked;
+    unset beresp.http.X-Tessera-Shield;
+    unset beresp.http.X-Tessera-Shield-Vouch;
     unset beresp.http.X-Request-Id;
     unset beresp.http.Via;
     unset beresp.http.X-Varnish;

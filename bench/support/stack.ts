@@ -19,6 +19,8 @@ export interface BenchStackOptions {
   pageTier?: boolean
   /** Each edge's malloc storage in MB (TESSERA_EDGE_STORAGE_MB); default 64. */
   storageMb?: number
+  /** The shield tier (varnish/shield.vcl, TESSERA_SHIELD); default off. */
+  shield?: boolean
   /**
    * Seed the demo content as of this instant instead of the stack's start: the seed's dates are relative to
    * it, so stacks seeded with the same instant serve byte-identical pages.

@@ -22,6 +22,12 @@ export interface Config {
   /** Admin (-T) address of each edge node, in the order of edgeNodes. */
   edgeAdmins: Array<{ host: string; port: number }>
   edgeAdminSecretFile: string
+  /**
+   * The shield tier (varnish/shield.vcl). enabled: `npm start` runs one shield varnishd (TESSERA_SHIELD=on) on
+   * port/adminPort. nodes: every shield's HTTP base URL, for the purge service (purged before any edge);
+   * workDirs as edgeWorkDirs (stats).
+   */
+  shield: { enabled: boolean; port: number; adminPort: number; nodes: string[]; admins: Array<{ host: string; port: number }>; workDirs: Array<string | undefined> }
   /** varnishd work dir (-n) of each edge node, in the order of edgeNodes; undefined for a node not on this machine. */
   edgeWorkDirs: Array<string | undefined>
   purge: { coalesceMs: number; timeoutMs: number; warmAfterEvents: boolean; warmConcurrency: number; eventsBacklogCap: number; eventsTrimMs: number }
@@ -94,18 +100,21 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }
   }
   const adminPort = port('TESSERA_EDGE_ADMIN_PORT', 6182)
-  const edgeAdmins = (env.TESSERA_EDGE_ADMINS || (env.TESSERA_EDGE_NODES ? '' : `${host}:${adminPort}`))
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const m = entry.match(/^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/)
-      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-        problems.push(`TESSERA_EDGE_ADMINS: ${entry} must be host:port`)
-        return { host: '', port: 0 }
-      }
-      return { host: m[1], port: Number(m[2]) }
-    })
+  /** A comma-separated list of host:port admin addresses. */
+  const admins = (name: string, raw: string) =>
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((entry) => {
+        const m = entry.match(/^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/)
+        if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+          problems.push(`${name}: ${entry} must be host:port`)
+          return { host: '', port: 0 }
+        }
+        return { host: m[1], port: Number(m[2]) }
+      })
+  const edgeAdmins = admins('TESSERA_EDGE_ADMINS', env.TESSERA_EDGE_ADMINS || (env.TESSERA_EDGE_NODES ? '' : `${host}:${adminPort}`))
   if (edgeAdmins.length > 0 && edgeAdmins.length !== edgeNodes.length) {
     problems.push(`TESSERA_EDGE_ADMINS lists ${edgeAdmins.length} admin addresses for ${edgeNodes.length} TESSERA_EDGE_NODES; give one per node, in the same order`)
   }
@@ -132,6 +141,30 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       continue
     }
     instances[m[1] as OriginName] = Number(m[2])
+  }
+  const shieldEnabled = bool('TESSERA_SHIELD', false)
+  const shieldPort = port('TESSERA_SHIELD_PORT', 8090)
+  const shieldAdminPort = port('TESSERA_SHIELD_ADMIN_PORT', 6192)
+  const shieldNodes = (env.TESSERA_SHIELD_NODES ?? (shieldEnabled ? `http://${host}:${shieldPort}` : ''))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const node of shieldNodes) {
+    try {
+      if (new URL(node).protocol !== 'http:') problems.push(`TESSERA_SHIELD_NODES: ${node} must be an http:// base URL`)
+    } catch {
+      problems.push(`TESSERA_SHIELD_NODES: ${node} is not a URL`)
+    }
+  }
+  const shieldAdmins = admins('TESSERA_SHIELD_ADMINS', env.TESSERA_SHIELD_ADMINS ?? (shieldEnabled && !env.TESSERA_SHIELD_NODES ? `${host}:${shieldAdminPort}` : ''))
+  if (shieldAdmins.length > 0 && shieldAdmins.length !== shieldNodes.length) {
+    problems.push(`TESSERA_SHIELD_ADMINS lists ${shieldAdmins.length} admin addresses for ${shieldNodes.length} TESSERA_SHIELD_NODES; give one per shield, in the same order`)
+  }
+  const shieldWorkDirs = env.TESSERA_SHIELD_WORKDIRS !== undefined
+    ? env.TESSERA_SHIELD_WORKDIRS.split(',').map((s) => (s.trim() ? path.resolve(projectRoot, s.trim()) : undefined))
+    : shieldNodes.map((_, i) => (env.TESSERA_SHIELD_NODES ? undefined : shieldWorkDir(stateDir, i)))
+  if (shieldWorkDirs.length !== shieldNodes.length) {
+    problems.push(`TESSERA_SHIELD_WORKDIRS lists ${shieldWorkDirs.length} work dirs for ${shieldNodes.length} TESSERA_SHIELD_NODES; give one per shield (empty for one on another machine)`)
   }
   const logLevel = env.TESSERA_LOG_LEVEL || 'info'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -162,6 +195,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     edgeNodes,
     edgeAdmins,
     edgeAdminSecretFile: path.resolve(projectRoot, env.TESSERA_EDGE_ADMIN_SECRET_FILE || path.join(stateDir, 'varnish-secret')),
+    shield: { enabled: shieldEnabled, port: shieldPort, adminPort: shieldAdminPort, nodes: shieldNodes, admins: shieldAdmins, workDirs: shieldWorkDirs },
     edgeWorkDirs,
     purge: {
       coalesceMs: int('TESSERA_PURGE_COALESCE_MS', 50, 0, 10_000),
@@ -188,6 +222,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 /** Where the launcher keeps the varnishd work dir (-n) of its edge node number `index` (0-based). */
 export function edgeWorkDir(stateDir: string, index: number): string {
   return path.join(stateDir, 'varnish', `edge${index + 1}`)
+}
+
+/** Where the launcher keeps the varnishd work dir (-n) of its shield number `index` (0-based). */
+export function shieldWorkDir(stateDir: string, index: number): string {
+  return path.join(stateDir, 'varnish', `shield${index + 1}`)
 }
 
 /** The Redis URL services connect to: REDIS_URL, or the launcher's own redis-server. */

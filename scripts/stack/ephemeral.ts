@@ -44,12 +44,14 @@ export async function startEphemeralStack(options: {
   topologyFile?: string
   /** Each edge's malloc storage (TESSERA_EDGE_STORAGE_MB); default 64. */
   storageMb?: number
+  /** The shield tier (TESSERA_SHIELD): one shield varnishd between the edges and the origins; default off. */
+  shield?: boolean
 }): Promise<EphemeralStack> {
   const edges = options.edges ?? 1
   const stateDir = mkdtempSync(path.join(os.tmpdir(), `tessera-${options.name}-`))
   const logFile = path.join(stateDir, 'stack.log')
   const logTail = (lines = 80) => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') : '')
-  const [redis, layout, nav, sidebar, article, sections, content, purge, ...edgePorts] = await freePorts(8 + edges * 3)
+  const [redis, layout, nav, sidebar, article, sections, content, purge, shieldPort, shieldAdmin, ...edgePorts] = await freePorts(10 + edges * 3)
   const config = loadConfig({
     TESSERA_STATE_DIR: stateDir,
     TESSERA_REDIS_PORT: String(redis),
@@ -64,6 +66,9 @@ export async function startEphemeralStack(options: {
     TESSERA_EDGE_ADMIN_PORT: String(edgePorts[1]),
     TESSERA_EDGE_INNER_PORT: String(edgePorts[2]),
     TESSERA_PAGE_TIER: options.pageTier === false ? 'off' : 'on',
+    TESSERA_SHIELD: options.shield ? 'on' : 'off',
+    TESSERA_SHIELD_PORT: String(shieldPort),
+    TESSERA_SHIELD_ADMIN_PORT: String(shieldAdmin),
     TESSERA_EDGE_NODES: Array.from({ length: edges }, (_, i) => `http://127.0.0.1:${edgePorts[i * 3]}`).join(','),
     TESSERA_EDGE_STORAGE_MB: String(options.storageMb ?? 64),
     TESSERA_LOG_LEVEL: 'warn',

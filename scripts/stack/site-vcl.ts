@@ -17,6 +17,19 @@ export interface SiteVclOptions {
   debugToken: string
   /** The page tier's inner listen address (varnish/tier.vcl); absent: the tier is off. */
   pageTier?: { host: string; port: number }
+  /**
+   * The shield tier (varnish/shield.vcl). `shield`: this node is a shield (listening as socket "shield"; no page
+   * tier, no shields of its own). `edge` with shields: fragments and shells go to the shields (sharded by URL)
+   * first, the origins when every shield is sick.
+   */
+  role?: 'edge' | 'shield'
+  shields?: ShieldAddress[]
+}
+
+export interface ShieldAddress {
+  name: string
+  host: string
+  port: number
 }
 
 // A fragment renders in milliseconds: one that has not started answering in 2 s is stuck, and its stale copy
@@ -26,6 +39,9 @@ export const LAYOUT_TIMEOUTS = { connect: '500ms', firstByte: '3s', betweenBytes
 // The inner address answers a page's headers once the shell and every include have been looked up (fetched, at
 // worst, one after another, each within its own timeouts above).
 export const PAGE_TIER_TIMEOUTS = { connect: '500ms', firstByte: '20s', betweenBytes: '5s' }
+// A shield answers within its origins' own timeouts (a fragment's 2 s, a shell's 3 s) or from its cache; one that
+// does not is bypassed for that fetch (a retry at the origin, varnish/shield.vcl).
+export const SHIELD_TIMEOUTS = { connect: '300ms', firstByte: '3500ms', betweenBytes: '1s' }
 
 const TOKEN = /^[A-Za-z0-9._~-]{16,256}$/
 const ACL_ENTRY = /^[0-9a-fA-F.:]+(\/[0-9]{1,3})?$/
@@ -45,15 +61,7 @@ export function renderSiteVcl(options: SiteVclOptions): string {
     .flatMap(({ service, names, list }) => list.map(({ host, port }, i) => {
       if (!/^[0-9a-zA-Z.:-]+$/.test(host)) throw new Error(`backend host ${host} is not a plain host name or address`)
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`backend port ${port} of ${service} is not a TCP port`)
-      const t = service === 'layout' ? LAYOUT_TIMEOUTS : FRAGMENT_TIMEOUTS
-      return `backend ${names[i]} {
-    .host = "${host}";
-    .port = "${port}";
-    .connect_timeout = ${t.connect};
-    .first_byte_timeout = ${t.firstByte};
-    .between_bytes_timeout = ${t.betweenBytes};
-    .probe = tessera_health;
-}`
+      return backendVcl(names[i], host, port, service === 'layout' ? LAYOUT_TIMEOUTS : FRAGMENT_TIMEOUTS, 'tessera_health')
     }))
     .join('\n\n')
   const directors = instances
@@ -96,16 +104,12 @@ backend tessera_pages {
 }
 `
     : ''
+  const role = options.role ?? 'edge'
+  if (role === 'shield' && (options.pageTier || options.shields?.length)) throw new Error('a shield has no page tier and no shields of its own')
+  const shield = renderShieldVcl(role, options.shields ?? [], ORIGIN_NAMES)
   return `# Written by scripts/stack/site-vcl.ts from the configuration; do not edit by hand.
 
-probe tessera_health {
-    .url = "/health";
-    .interval = 1s;
-    .timeout = 500ms;
-    .window = 3;
-    .threshold = 2;
-    .initial = 2;
-}
+${probeVcl('tessera_health', '500ms')}
 
 ${backends}
 
@@ -151,6 +155,94 @@ sub tessera_site_page_tier_backend {${tier ? `
 
 sub tessera_site_page_tier_fetch {${tier ? `
     set bereq.http.X-Tessera-Inner-Secret = "${options.purgeSecret}";` : ''}
+}
+${shield}`
+}
+
+/** One health probe: every second, healthy with 2 good answers of the last 3. */
+function probeVcl(name: string, timeout: string): string {
+  return `probe ${name} {
+    .url = "/health";
+    .interval = 1s;
+    .timeout = ${timeout};
+    .window = 3;
+    .threshold = 2;
+    .initial = 2;
+}`
+}
+
+function backendVcl(name: string, host: string, port: number, t: { connect: string; firstByte: string; betweenBytes: string }, probe: string): string {
+  return `backend ${name} {
+    .host = "${host}";
+    .port = "${port}";
+    .connect_timeout = ${t.connect};
+    .first_byte_timeout = ${t.firstByte};
+    .between_bytes_timeout = ${t.betweenBytes};
+    .probe = ${probe};
+}`
+}
+
+/** The shield tier's part of the site VCL (varnish/shield.vcl calls the two subs). */
+function renderShieldVcl(role: 'edge' | 'shield', shields: ShieldAddress[], origins: readonly BackendName[]): string {
+  if (role === 'shield') {
+    return `
+# This node is a shield. It starts empty: what it serves is good as of its start, until its first purge.
+sub vcl_init {
+    var.global_set("tessera_last_purge_sent", "" + std.time2real(now, 0.0));
+}
+
+sub tessera_site_shield_route {
+}
+
+sub tessera_site_shield_bypass {
+}
+`
+  }
+  if (shields.length === 0) {
+    return `
+sub tessera_site_shield_route {
+}
+
+sub tessera_site_shield_bypass {
+}
+`
+  }
+  // A shield's backend is tessera_shield_<name> (a topology name's '-' becomes '_': VCL names have none).
+  const ids = new Set<string>()
+  for (const s of shields) {
+    const id = s.name.replaceAll('-', '_')
+    if (!/^[a-z0-9_]{1,40}$/.test(id) || ids.has(id)) throw new Error(`shield name ${s.name} must be unique, of lowercase letters, digits, - or _`)
+    ids.add(id)
+    if (!/^[0-9a-zA-Z.:-]+$/.test(s.host)) throw new Error(`shield host ${s.host} is not a plain host name or address`)
+    if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new Error(`shield port ${s.port} of ${s.name} is not a TCP port`)
+  }
+  const backendOf = (s: ShieldAddress) => `tessera_shield_${s.name.replaceAll('-', '_')}`
+  const backends = shields.map((s) => backendVcl(backendOf(s), s.host, s.port, SHIELD_TIMEOUTS, 'tessera_shield_health')).join('\n\n')
+  const branches = (test: (o: BackendName) => string, body: (o: BackendName) => string) =>
+    `    ${origins.map((o) => `if (${test(o)}) {\n${body(o)}\n    }`).join(' els')}`
+  return `
+
+# The shield tier: each object lives on one shield (directors.shard, by URL); a fallback per origin takes the
+# origin when every shield is sick.
+${probeVcl('tessera_shield_health', '300ms')}
+
+${backends}
+
+sub vcl_init {
+    new tessera_shields = directors.shard();
+${shields.map((s) => `    tessera_shields.add_backend(${backendOf(s)});`).join('\n')}
+    tessera_shields.reconfigure();
+${origins.map((o) => `    new tessera_via_shield_${o} = directors.fallback();
+    tessera_via_shield_${o}.add_backend(tessera_shields.backend());
+    tessera_via_shield_${o}.add_backend(tessera_${o}_instances.backend());`).join('\n')}
+}
+
+sub tessera_site_shield_route {
+${branches((o) => `req.backend_hint == tessera_${o}_instances.backend()`, (o) => `        set req.backend_hint = tessera_via_shield_${o}.backend();`)}
+}
+
+sub tessera_site_shield_bypass {
+${branches((o) => `bereq.backend == tessera_via_shield_${o}.backend()`, (o) => `        set bereq.backend = tessera_${o}_instances.backend();\n        set bereq.http.X-Tessera-Shield-Bypass = "1";`)}
 }
 `
 }

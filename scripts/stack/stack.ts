@@ -4,13 +4,13 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { ContentRepository } from '../../content/repository.js'
 import { seedDemoContent } from '../../content/seed.js'
-import { type Config, edgeWorkDir, FRAGMENT_NAMES, ORIGIN_NAMES, type OriginName, redisUrlOf } from '../../fragments/kit/config.js'
+import { type Config, edgeWorkDir, FRAGMENT_NAMES, ORIGIN_NAMES, type OriginName, redisUrlOf, shieldWorkDir } from '../../fragments/kit/config.js'
 import { projectRoot } from '../../fragments/kit/paths.js'
 import { connectRedis } from '../../fragments/kit/redis.js'
 import { startRedisServer } from './redis.js'
 import { ensureSecrets, type Secrets } from './secrets.js'
 import { type RunningService, SERVICE_SCRIPTS, type ServiceName, startService } from './services.js'
-import { localSiteFile, siteVclForEdge } from '../../topology/reload.js'
+import { localSiteFile, siteVclForEdge, siteVclForShield } from '../../topology/reload.js'
 import { defaultTopology, formatHostPort, type HostPort, innerAddressOf, loadTopology, type Topology } from '../../topology/topology.js'
 import { type RunningVarnishd, startVarnishd, writeSecretFile } from './varnishd.js'
 
@@ -36,6 +36,17 @@ export interface Stack {
   /** Where everything runs: the topology the site VCL was generated from. */
   topology: Topology
   edges: EdgeNode[]
+  /** The shield tier (TESSERA_SHIELD=on, or the topology's shields): varnishd nodes between the edges and the origins. */
+  shields: EdgeNode[]
+  /** Fault injection: SIGKILL one shield's varnishd, manager and cache process (start it again with restartShield). */
+  killShield(name: string): Promise<void>
+  /** Starts (again) a shield that was stopped: same ports and work dir, an empty cache. */
+  restartShield(name: string): Promise<EdgeNode>
+  /**
+   * Starts one more edge node with this stack's VCL (through the shield tier when it is on), known to nobody:
+   * the purge service does not purge it (the live edge set is PUT /edges). For measuring a cold node.
+   */
+  startLooseEdge(name: string, ports: { port: number; adminPort: number; innerPort: number }): Promise<EdgeNode>
   /** Fault injection: crash one instance (SIGKILL; 0-based index) and leave it down. */
   killInstance(name: OriginName, index: number): Promise<void>
   /** Starts one more process of a service at host:port (not in the site VCL until a reload names it). */
@@ -151,6 +162,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const topology = options.topology ?? (config.topologyFile ? loadTopology(config) : defaultTopology(config, options.extraEdges))
     const edgeWorkDirOf = (index: number) => topology.edges[index].workdir ?? edgeWorkDir(config.stateDir, index)
+    const shieldWorkDirOf = (index: number) => topology.shields[index].workdir ?? shieldWorkDir(config.stateDir, index)
     const secretFile = path.join(config.stateDir, 'varnish-secret')
     await writeSecretFile(secretFile)
     const env = {
@@ -160,6 +172,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       TESSERA_EDGE_ADMIN_SECRET_FILE: secretFile,
       TESSERA_EDGE_WORKDIRS: topology.edges.map((_, i) => edgeWorkDirOf(i)).join(','),
       ...(config.topologyFile ? { TESSERA_TOPOLOGY: config.topologyFile } : {}),
+      ...(topology.shields.length
+        ? {
+            TESSERA_SHIELD_NODES: topology.shields.map((s) => s.url).join(','),
+            TESSERA_SHIELD_ADMINS: topology.shields.map((s) => formatHostPort(s.admin)).join(','),
+            TESSERA_SHIELD_WORKDIRS: topology.shields.map((_, i) => shieldWorkDirOf(i)).join(','),
+          }
+        : {}),
       ...options.extraEnv,
     }
     const services = {} as Record<ServiceName, RunningService>
@@ -184,22 +203,29 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // The origins first, then the edge in front of them, then the purge service that talks to the edge.
     await Promise.all((Object.keys(SERVICE_SCRIPTS) as ServiceName[]).filter((n) => n !== 'purge').map(startNamed))
 
-    const startEdge = async (index: number): Promise<EdgeNode> => {
+    const site = { purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken, pageTier: config.edge.pageTier }
+    const startEdge = (index: number): Promise<EdgeNode> => {
       const spec = topology.edges[index]
-      const name = spec.name
+      return startNode({ role: 'edge', name: spec.name, url: spec.url, admin: spec.admin, workDir: edgeWorkDirOf(index), pageTier: config.edge.pageTier ? innerAddressOf(spec) : undefined, siteVcl: siteVclForEdge(topology, spec, site) })
+    }
+    // A shield (varnish/shield.vcl) listens as "shield", with no page tier; the edges reach it first.
+    const startShield = (index: number): Promise<EdgeNode> => {
+      const spec = topology.shields[index]
+      return startNode({ role: 'shield', name: spec.name, url: spec.url, admin: spec.admin, workDir: shieldWorkDirOf(index), siteVcl: siteVclForShield(topology, site) })
+    }
+    const startNode = async (spec: { role: 'edge' | 'shield'; name: string; url: string; admin: HostPort; workDir: string; pageTier?: HostPort; siteVcl: string }): Promise<EdgeNode> => {
+      const { name, workDir, pageTier } = spec
       const front = new URL(spec.url)
       const port = Number(front.port || 80)
-      const workDir = edgeWorkDirOf(index)
       mkdirSync(workDir, { recursive: true })
       // Each node's site VCL names its own inner address (the page tier's, on loopback: only the edge uses it).
       const siteFile = localSiteFile(config.stateDir, name)
       const siteDir = path.dirname(siteFile)
       mkdirSync(siteDir, { recursive: true })
-      const pageTier = config.edge.pageTier ? innerAddressOf(spec) : undefined
-      writeFileSync(siteFile, siteVclForEdge(topology, spec, { purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken, pageTier: config.edge.pageTier }))
+      writeFileSync(siteFile, spec.siteVcl)
       const varnishd = await startVarnishd({
         workDir,
-        listen: [{ name: 'front', host: front.hostname.replace(/^\[(.*)\]$/, '$1'), port }, ...(pageTier ? [{ name: 'inner', ...pageTier }] : [])],
+        listen: [{ name: spec.role === 'shield' ? 'shield' : 'front', host: front.hostname.replace(/^\[(.*)\]$/, '$1'), port }, ...(pageTier ? [{ name: 'inner', ...pageTier }] : [])],
         adminHost: spec.admin.host,
         adminPort: spec.admin.port,
         secretFile,
@@ -219,6 +245,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       })
       return { name, url: spec.url, port, adminHost: spec.admin.host, adminPort: spec.admin.port, workDir, secretFile, varnishd }
     }
+    // The shields before the edges that fetch from them.
+    const shields: EdgeNode[] = []
+    for (let i = 0; i < topology.shields.length; i++) {
+      shields.push(await startShield(i))
+      stoppers.push(() => shields[i].varnishd.stop())
+    }
+    const looseEdges: EdgeNode[] = []
+    stoppers.push(async () => {
+      for (const e of looseEdges) await e.varnishd.stop()
+    })
     const edges: EdgeNode[] = []
     for (let i = 0; i < topology.edges.length; i++) {
       edges.push(await startEdge(i))
@@ -236,6 +272,29 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       instances,
       topology,
       edges,
+      shields,
+      async killShield(name) {
+        const shield = shields.find((s) => s.name === name)
+        if (!shield) throw new Error(`no shield ${name}`)
+        const worker = await shield.varnishd.workerPid()
+        process.kill(shield.varnishd.pid, 'SIGKILL')
+        process.kill(worker, 'SIGKILL')
+        await shield.varnishd.exited
+      },
+      async restartShield(name) {
+        const index = shields.findIndex((s) => s.name === name)
+        if (index === -1) throw new Error(`no shield ${name}`)
+        await shields[index].varnishd.stop()
+        shields[index] = await startShield(index)
+        return shields[index]
+      },
+      async startLooseEdge(name, ports) {
+        const spec = { name, url: `http://${config.host}:${ports.port}`, admin: { host: config.host, port: ports.adminPort }, inner: { host: '127.0.0.1', port: ports.innerPort } }
+        const edge = await startNode({ role: 'edge', ...spec, workDir: path.join(config.stateDir, 'varnish', name), pageTier: config.edge.pageTier ? spec.inner : undefined, siteVcl: siteVclForEdge(topology, spec, site) })
+        looseEdges.push(edge)
+        await warmFallbacks(edge.url, log)
+        return edge
+      },
       redis: ownRedis,
       killInstance(name, index) {
         return kill(instances[name][index])

@@ -75,3 +75,9 @@ sub tessera_site_page_tier_backend {
 
 sub tessera_site_page_tier_fetch {
 }
+
+sub tessera_site_shield_route {
+}
+
+sub tessera_site_shield_bypass {
+}

@@ -50,3 +50,9 @@ sub tessera_site_page_tier_backend {
 sub tessera_site_page_tier_fetch {
     set bereq.http.X-Tessera-Inner-Secret = "test-purge-secret-0123456789";
 }
+
+sub tessera_site_shield_route {
+}
+
+sub tessera_site_shield_bypass {
+}
