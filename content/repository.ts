@@ -49,7 +49,7 @@ export const contentKeys = Object.freeze({
 
 const MAX_WRITE_ATTEMPTS = 25
 const MAX_LIST = 1_000
-/** Index ranges a search reads at most (each of max(100, 4 x limit) entries) before answering with what it found. */
+/** Index ranges a search reads at most (max(100, 4 x limit) entries, doubling up to 1600) before answering with what it found. */
 const SEARCH_MAX_ROUNDS = 20
 /** The layout of the indexes ensureIndexes builds; bump it when they change. */
 export const INDEX_VERSION = '2'
@@ -207,16 +207,18 @@ export class ContentRepository {
     return hits.slice(0, n)
   }
 
-  /** Articles whose words start with every query word: the longest query word's index range, checked for the rest. */
+  /** Articles whose words start with every query word: the rarest query word's index range, checked for the rest. */
   private async searchArticles(words: string[], n: number): Promise<SearchHit[]> {
     if (words.length === 0) return []
-    const driver = words.reduce((a, b) => (b.length > a.length ? b : a))
+    const range = (w: string): [string, Buffer] => [`[${w}`, Buffer.concat([Buffer.from(`[${w}`), Buffer.from([0xff])])]
+    // the word with the fewest index entries drives (ZLEXCOUNT is O(log n)); the others are checked per hit
+    const counts = words.length === 1 ? [0] : await this.store(() => Promise.all(words.map((w) => this.redis.zlexcount(contentKeys.searchWords, ...range(w)))))
+    const driver = words[counts.indexOf(Math.min(...counts))]!
     const others = words.filter((w) => w !== driver)
     const hits: SearchHit[] = []
     const seen = new Set<string>()
-    const page = Math.max(100, n * 4)
-    let from: string | Buffer = `[${driver}`
-    const to = Buffer.concat([Buffer.from(`[${driver}`), Buffer.from([0xff])])
+    let page = Math.max(100, n * 4) // one word: every entry in its range is a hit; several: read more each round
+    let [from, to]: [string | Buffer, Buffer] = range(driver)
     for (let round = 0; round < SEARCH_MAX_ROUNDS && hits.length < n; round++) {
       const entries: string[] = await this.store(() => this.redis.zrangebylex(contentKeys.searchWords, from, to, 'LIMIT', 0, page))
       const ids = [...new Set(entries.map((e) => e.slice(e.indexOf(' ') + 1)))].filter((id) => !seen.has(id))
@@ -232,6 +234,7 @@ export class ContentRepository {
       }
       if (entries.length < page) break
       from = `(${entries[entries.length - 1]}`
+      page = Math.min(page * 2, 1600)
     }
     return hits
   }
