@@ -20,6 +20,17 @@ sub tessera_normalize_recv {
     }
 }
 
+# A read the general route would pass through unchanged, decided next to the rules it mirrors: this sub's
+# (a GET/HEAD, a path of at most 8192 characters, no query to sort, a Host or not HTTP/1.1), routing.vcl's (not
+# /metrics) and stale.vcl's (not a restart). The page tier's short route takes it (tier.vcl, which calls this
+# for a reader's page only); keep this in step when one of those rules changes.
+sub tessera_normalize_plain_read_recv {
+    if (req.restarts == 0 && (req.method == "GET" || req.method == "HEAD")
+        && req.url ~ "^/(?!metrics(\?|$))[^?]{0,8191}$" && (req.http.Host || req.proto != "HTTP/1.1")) {
+        call tessera_tier_short_route_recv;   # returns (hash)
+    }
+}
+
 # What a client sends that must not reach an origin: headers that would choose the host or URL an origin sees,
 # and client state (pages and fragments are the same for every reader; the cache key never includes them).
 # Removed from the fetch, not from the request: a cached page is then served without touching them.

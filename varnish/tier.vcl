@@ -38,15 +38,17 @@ sub tessera_tier_front_recv {
         unset req.http.X-Tessera-Tier;   # (on the inner socket: the front's copy)
     } else {
         call tessera_site_page_tier_recv;
-        # normalize.vcl: a GET/HEAD of a path of at most 8192 characters, no query (nothing to sort), with a Host
-        # (or not HTTP/1.1); routing.vcl: not /metrics; stale.vcl: not a restart.
-        if (req.http.X-Tessera-Tier == "page" && req.restarts == 0 && (req.method == "GET" || req.method == "HEAD")
-            && req.url ~ "^/(?!metrics(\?|$))[^?]{0,8191}$" && (req.http.Host || req.proto != "HTTP/1.1")) {
-            call tessera_stats_page_recv;
-            call tessera_site_page_tier_backend;
-            return (hash);   # (request-id.vcl: the id is made when the page is fetched or delivered)
+        if (req.http.X-Tessera-Tier == "page") {
+            call tessera_normalize_plain_read_recv;   # normalize.vcl: a read the general route passes as it is
         }
     }
+}
+
+# The short route itself, for a page read normalize.vcl found plain (tessera_normalize_plain_read_recv).
+sub tessera_tier_short_route_recv {
+    call tessera_stats_page_recv;
+    call tessera_site_page_tier_backend;
+    return (hash);   # (request-id.vcl: the id is made when the page is fetched or delivered)
 }
 
 sub tessera_tier_front_deliver {
