@@ -69,21 +69,25 @@ export function listsTouched(b: Article | undefined, a: Article | undefined, now
  * One list: the objects showing its first N change when the article enters or leaves them or moves within
  * them (`list:<list>.<N>`, from its place before and after among the others as they are now); and any object
  * that still shows it at a place it no longer has (`in-<list>:<rank>.<id>`: what was cached, whatever happened
- * to the others meanwhile). Without the lists (`lists` undefined) every length of the list is purged.
+ * to the others meanwhile; for an article that was in its scope and is near its top by the store). Without the
+ * lists (`lists` undefined) every length of the list is purged.
  */
 function listRule(list: ListName, b: Article | undefined, a: Article | undefined, now: Date, lists?: ListsNow): string[] {
   const id = (a ?? b)!.id
   const lengths = listLengths(list)
   const longest = Math.max(...lengths)
+  // Places it could be cached at: only an article that was in the list's scope before (a new or just published
+  // one is in no cached list), and only near the top (an import of thousands of old articles names no places).
+  const places = (except: number) => (inScope(list, b, now) ? Array.from({ length: longest }, (_, r) => r).filter((r) => r !== except).map((r) => rankKey(list, r, id)) : [])
   const current = lists?.get(list)
-  if (!current) return [...lengths.map((n) => listKey(list, n)), ...Array.from({ length: longest }, (_, r) => rankKey(list, r, id))]
+  if (!current) return [...lengths.map((n) => listKey(list, n)), ...places(-1)]
   const others = current.filter((o) => o.id !== id)
   const found = current.findIndex((o) => o.id === id)
   const rankAfter = inScope(list, a, now) && found !== -1 && found < longest ? found : rankAmong(list, a, now, others)
   const rankBefore = rankAmong(list, b, now, others)
   const keys: string[] = []
   if (rankAfter !== rankBefore) for (const n of lengths) if (Math.min(rankAfter, rankBefore) < n) keys.push(listKey(list, n))
-  for (let r = 0; r < longest; r++) if (r !== rankAfter) keys.push(rankKey(list, r, id))
+  if (Math.min(rankAfter, rankBefore) < longest) keys.push(...places(rankAfter))
   return keys
 }
 
