@@ -185,7 +185,9 @@ export class Purger {
    */
   private coalesced(target: PurgeTarget, mode: PurgeMode): Promise<NodeResult[]> {
     const now = Date.now()
-    const fireAt = Math.max(now, ...target.keys.map((k) => (this.lastSent.get(`${mode}:${k}`) ?? 0) + this.options.coalesceMs))
+    // a loop, not Math.max(...keys): a batch of imported changes carries tens of thousands of keys (stack size)
+    let fireAt = now
+    for (const k of target.keys) fireAt = Math.max(fireAt, (this.lastSent.get(`${mode}:${k}`) ?? 0) + this.options.coalesceMs)
     if (fireAt <= now && !this.pending) return this.send(target, mode)
     if (this.pending && this.pending.mode === mode) {
       const p = this.pending
