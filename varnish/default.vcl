@@ -20,6 +20,7 @@ include "stale.vcl";
 include "retry.vcl";
 include "esi.vcl";
 include "fallback.vcl";
+include "internal-headers.vcl";
 include "headers.vcl";
 include "stats.vcl";
 include "request-id.vcl";

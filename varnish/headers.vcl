@@ -30,26 +30,15 @@ sub tessera_headers_deliver {
         } elsif (resp.http.X-Tessera-Assembly) {
             call tessera_headers_page_copy_deliver;
         } else {
+            call tessera_internal_object_resp;   # internal-headers.vcl: the object's own
             unset resp.http.xkey;
             unset resp.http.x-url;
-            unset resp.http.X-Tessera-Policy;
             unset resp.http.X-Tessera-Fragment;
-            unset resp.http.X-Tessera-Rendered-At;
-            unset resp.http.X-Tessera-Checked-At;
             unset resp.http.X-Tessera-Fallback;
-            unset resp.http.X-Tessera-Swr;
-            unset resp.http.X-Tessera-Sie;
             unset resp.http.X-Tessera-Tier;
-            unset resp.http.X-Tessera-Esi;
-            unset resp.http.X-Tessera-Fill-Key;
-            unset resp.http.X-Tessera-Fill-Checked;
             unset resp.http.X-Tessera-Includes;
             unset resp.http.X-Tessera-Assembled-At;
             unset resp.http.X-Tessera-Page-Uncacheable;
-            unset resp.http.X-Tessera-Shield;
-            unset resp.http.X-Tessera-Shield-Vouch;
-            unset resp.http.X-Varnish;
-            unset resp.http.Via;
             call tessera_headers_revalidate;
         }
     }

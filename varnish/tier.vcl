@@ -233,18 +233,7 @@ sub tessera_tier_synth {
 
 sub tessera_tier_backend_fetch {
     # An assembly's state stays in the edge (origins have no use for it, and the keys can be long).
-    unset bereq.http.X-Tessera-Asm;
-    unset bereq.http.X-Tessera-Asm-Page;
-    unset bereq.http.X-Tessera-Asm-Start;
-    unset bereq.http.X-Tessera-Asm-Id;
-    unset bereq.http.X-Tessera-Asm-Todo;
-    unset bereq.http.X-Tessera-Asm-Keys;
-    unset bereq.http.X-Tessera-Asm-Expires;
-    unset bereq.http.X-Tessera-Asm-Swr;
-    unset bereq.http.X-Tessera-Asm-Sie;
-    unset bereq.http.X-Tessera-Asm-Bad;
-    unset bereq.http.X-Tessera-Asm-Failed;
-    unset bereq.http.X-Tessera-Asm-Body-Failed;
+    call tessera_internal_assembly_bereq;   # internal-headers.vcl
     if (bereq.http.X-Tessera-Tier == "page") {
         call tessera_site_page_tier_fetch;   # the inner address's secret
         # The page plain from the inner, gzipped here in one pass (tessera_tier_backend_response): for a gzip
@@ -330,17 +319,6 @@ sub tessera_tier_unset_transport {
     unset beresp.http.Cache-Control;   # the shell's: the page's own policy is the one computed above
     # The shell's own details (a warm page is served many thousand times a second: every header it carries is
     # copied, logged and, for readers, removed again on each delivery).
-    unset beresp.http.X-Tessera-Policy;
-    unset beresp.http.X-Tessera-Rendered-At;
-    unset beresp.http.X-Tessera-Checked-At;
-    unset beresp.http.X-Tessera-Esi;
-    unset beresp.http.X-Tessera-Swr;
-    unset beresp.http.X-Tessera-Sie;
-    unset beresp.http.X-Tessera-Fill-Key;
-    unset beresp.http.X-Tessera-Fill-Checked;
-    unset beresp.http.X-Tessera-Shield;
-    unset beresp.http.X-Tessera-Shield-Vouch;
+    call tessera_internal_object_beresp;   # internal-headers.vcl
     unset beresp.http.X-Request-Id;
-    unset beresp.http.Via;
-    unset beresp.http.X-Varnish;
 }
