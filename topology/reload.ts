@@ -12,6 +12,8 @@ import { projectRoot } from '../fragments/kit/paths.js'
 import { VarnishCli, VarnishCliCommandFailed } from '../purge-service/varnish-cli.js'
 import { renderSiteVcl, type ShieldAddress } from '../scripts/stack/site-vcl.js'
 import { formatHostPort, innerAddressOf, loadTopology, type Topology, type TopologyEdge, type TopologyShield } from './topology.js'
+import { loadRoutes, routeSources } from '../scripts/stack/routes.js'
+import { renderRoutesVcl } from '../scripts/stack/routes-vcl.js'
 
 /** What the site VCL needs besides the topology. */
 export interface SiteSettings {
@@ -19,6 +21,8 @@ export interface SiteSettings {
   debugToken: string
   /** The assembled-page tier (TESSERA_PAGE_TIER): each edge's inner address is in its site VCL. */
   pageTier: boolean
+  /** The routes file's part of the site VCL (scripts/stack/routes-vcl.ts); absent: Tessera answers every URL. */
+  routesVcl?: string
 }
 
 export interface ReloadOptions {
@@ -79,6 +83,7 @@ export function siteVclForEdge(topology: Topology, edge: TopologyEdge, site: Sit
     debugToken: site.debugToken,
     pageTier: site.pageTier ? innerAddressOf(edge) : undefined,
     shields: topology.shields.map(shieldAddressOf),
+    routesVcl: site.routesVcl,
   })
 }
 
@@ -103,7 +108,13 @@ export function edgeVclSource(siteVcl: string, defaultVcl = readFileSync(path.jo
 export function siteSettingsFromConfig(config: Config): SiteSettings {
   const missing = [...(config.purgeSecret ? [] : ['TESSERA_PURGE_SECRET']), ...(config.debugToken ? [] : ['TESSERA_DEBUG_TOKEN'])]
   if (missing.length) throw new SiteSettingsMissing(missing)
-  return { purgeSecret: config.purgeSecret!, debugToken: config.debugToken!, pageTier: config.edge.pageTier }
+  return { purgeSecret: config.purgeSecret!, debugToken: config.debugToken!, pageTier: config.edge.pageTier, routesVcl: routesVclFromConfig(config) }
+}
+
+/** TESSERA_ROUTES / TESSERA_LEGACY_ORIGIN (or the demo's, TESSERA_DEMO_LEGACY) as site VCL; read again on every reload. */
+export function routesVclFromConfig(config: Config, routesFile?: string): string {
+  const sources = routeSources(config)
+  return renderRoutesVcl(loadRoutes(routesFile ?? sources.routesFile, sources.legacyOrigin))
 }
 
 /** A VCL name varnishd accepts, sortable by time and unique per reload: tessera-20261202-173501-123-9f3a. */

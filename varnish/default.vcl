@@ -26,9 +26,11 @@ include "stats.vcl";
 include "request-id.vcl";
 include "tier.vcl";
 include "shield.vcl";
+include "legacy.vcl";
 
 sub vcl_recv {
     call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
+    call tessera_routes_recv;      # the routes file (tessera-site.vcl): Tessera, the legacy CMS or an app
     call tessera_tier_front_recv;  # a reader's page: the page tier's mark; a plain read takes a short route (returns)
     call tessera_shield_recv;      # the shield tier's own probe URL
     call tessera_request_id_recv;  # one X-Request-Id for a page and its includes
@@ -39,6 +41,7 @@ sub vcl_recv {
     call tessera_shield_route;     # an edge: through the shield tier when there is one; the shield: fresh copies
     call tessera_stats_recv;       # tag the request with its fragment or page type
     call tessera_tier_recv;        # pages from the assembled-page tier; the inner socket's assemblies
+    call tessera_legacy_recv;      # a logged-in reader, a write or an uncached route: to its origin uncached
     return (hash);
 }
 
@@ -46,6 +49,7 @@ sub vcl_hash {
     # One site per edge: the Host header is not part of the key, so it cannot poison the cache.
     hash_data(req.url);
     call tessera_tier_hash;        # the assembled copy of a page is another object than its shell
+    call tessera_legacy_hash;      # a legacy or app route's copy is its own (a route moved to Tessera never serves it)
     return (lookup);
 }
 
@@ -69,9 +73,11 @@ sub vcl_miss {
 sub tessera_fetch_context {
     call tessera_stale_fetch_context;        # X-Tessera-Fresh-Only: a failed fetch keeps the stale copy
     call tessera_request_id_recv;            # X-Request-Id (tier.vcl's short route leaves it to here)
+    call tessera_legacy_fetch_context;       # X-Tessera-Route: the route's numbers, for the backend side
 }
 
 sub vcl_backend_fetch {
+    call tessera_legacy_backend_fetch;      # the route of a legacy or app fetch (first: normalize reads it)
     call tessera_normalize_backend_fetch;   # client state and host/URL overrides never reach an origin
     call tessera_routing_backend_fetch;
     call tessera_retry_backend_fetch;       # a retry goes to another instance of the service (retry.vcl)
@@ -85,6 +91,7 @@ sub vcl_backend_response {
     call tessera_retry_backend_response;    # a 5xx from one instance: once more on another (returns)
     call tessera_shield_backend_response;   # a shield's copy older than this edge's latest purge: the origin (retry)
     call tessera_tier_backend_response;     # an assembled page from the inner socket (returns)
+    call tessera_legacy_backend_response;   # a legacy or app origin, cached by its own headers (returns)
     call tessera_esi_backend_response;      # ESI only on page shells (first: the policy may return early)
     call tessera_policy_backend_response;   # TTL from Cache-Control, errors never cached, the purge race
     call tessera_stale_backend_response;    # stale-while-revalidate and stale-if-error windows
@@ -106,6 +113,7 @@ sub vcl_deliver {
     call tessera_stats_deliver;      # one record per delivery: hit, grace, miss or pass
     call tessera_shield_deliver;     # the shield: everything the edge needs, and its vouch (returns)
     call tessera_headers_deliver;    # browser cache headers; internal headers only with the debug token
+    call tessera_legacy_deliver;     # a personal answer (pass, Set-Cookie): private, no-store
 }
 
 sub vcl_synth {

@@ -1,7 +1,9 @@
 # Inputs at the edge: only the methods we serve, one canonical form per URL, no client state in the cache key.
 
 sub tessera_normalize_recv {
-    if (req.method != "GET" && req.method != "HEAD" && req.method != "PURGE") {
+    if (req.method != "GET" && req.method != "HEAD" && req.method != "PURGE"
+        && !(req.method ~ "^(POST|PUT|PATCH|DELETE|OPTIONS)$" && str.count(var.get("tessera_route")) > 0)) {
+        # (a legacy or app route takes writes: legacy.vcl passes them to its origin)
         return (synth(405, "Method not allowed"));
     }
     if (req.url !~ "^/") {
@@ -38,8 +40,10 @@ sub tessera_normalize_backend_fetch {
     unset bereq.http.X-Forwarded-Host;
     unset bereq.http.X-Original-URL;
     unset bereq.http.X-Rewrite-URL;
-    unset bereq.http.Cookie;
-    unset bereq.http.Authorization;
+    if (var.get("tessera_route") !~ " pass=1$") {   # (legacy.vcl: a logged-in reader's or a write's own fetch)
+        unset bereq.http.Cookie;
+        unset bereq.http.Authorization;
+    }
 }
 
 sub tessera_normalize_synth {

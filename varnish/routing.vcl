@@ -3,7 +3,9 @@
 
 sub tessera_routing_recv {
     if (req.url !~ "^/(fragments/|metrics(\?|$))") {
-        set req.backend_hint = tessera_layout_instances.backend();   # pages, the common case: one test
+        if (str.count(var.get("tessera_route")) <= 0) {
+            set req.backend_hint = tessera_layout_instances.backend();   # pages, the common case (unset: NULL, counted -1)
+        }   # (else a legacy or app route: tessera_routes_recv chose its backend)
     } elsif (req.url ~ "^/metrics(\?|$)") {
         # every service's Prometheus metrics are for the operators' network, not for readers
         return (synth(404, "Not found"));

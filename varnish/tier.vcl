@@ -34,7 +34,8 @@
 # delivery). It is written or removed here for every request (tessera_site_page_tier_recv: written when the
 # tier is on, TESSERA_PAGE_TIER), so a client's own copy never counts.
 sub tessera_tier_front_recv {
-    if (req.esi_level > 0 || local.socket == "inner" || req.method == "PURGE" || req.url ~ "^/fragments/") {
+    if (req.esi_level > 0 || local.socket == "inner" || req.method == "PURGE" || req.url ~ "^/fragments/"
+        || var.get("tessera_route_tier") == "no") {   # (legacy.vcl: a legacy page that lists no includes, a pass)
         unset req.http.X-Tessera-Tier;   # (on the inner socket: the front's copy)
     } else {
         call tessera_site_page_tier_recv;
@@ -75,6 +76,7 @@ sub tessera_tier_recv {
                 unset req.http.X-Tessera-Asm-Keys;
                 unset req.http.X-Tessera-Asm-Body-Failed;
                 unset req.http.X-Tessera-Asm-Failed;
+                unset req.http.X-Tessera-Asm-Listed;
                 set req.http.X-Tessera-Asm = "shell";
                 set req.http.X-Tessera-Asm-Page = req.url;
                 set req.http.X-Tessera-Asm-Start = "" + std.time2real(now, 0.0);
@@ -121,6 +123,8 @@ sub tessera_tier_deliver {
                 set req.http.X-Tessera-Asm-Bad = req.url + " has includes it does not name in X-Tessera-Includes";
             }
             set req.http.X-Tessera-Asm-Todo = resp.http.X-Tessera-Includes;
+            # (delimited by "|": a header's leading spaces are not part of its value)
+            set req.http.X-Tessera-Asm-Listed = "|" + regsuball(resp.http.X-Tessera-Includes, " +", "|") + "|";
             if (req.http.X-Tessera-Asm-Todo ~ "^ *([^ ]+ +){12}[^ ]") {
                 # each look-up is a restart (max_restarts 24, two more per include whose fetch fails)
                 set req.http.X-Tessera-Asm-Bad = req.url + " names more than 12 includes";
@@ -169,8 +173,10 @@ sub tessera_tier_deliver {
         }
         header.copy(req.http.X-Tessera-Asm-Keys, resp.http.X-Tessera-Page-Keys);
     } elsif (req.esi_level > 0 && req_top.http.X-Tessera-Asm == "final"
-             && (obj.hits == 0 || obj.ttl <= 0s || resp.status >= 500 || req.is_hitmiss || req.is_hitpass)) {
-        # Not the object the assembly measured: the page being produced must not be cached.
+             && (obj.hits == 0 || obj.ttl <= 0s || resp.status >= 500 || req.is_hitmiss || req.is_hitpass
+                 || !str.contains(req_top.http.X-Tessera-Asm-Listed, "|" + req.url + "|"))) {
+        # Not the object the assembly measured (or an include the shell did not name, which a legacy page's route
+        # may not list: legacy.vcl): the page being produced must not be cached.
         std.log("tessera-tier: " + req_top.http.X-Tessera-Asm-Page + " not cached, include " + req.url + " changed during its assembly");
         var.global_set("tessera_last_taint", "" + std.time2real(now, 0.0));
         set req.http.X-Tessera-Killed = xkey.purge("asm:" + req_top.http.X-Tessera-Asm-Id);

@@ -41,6 +41,13 @@ export interface Config {
   instances: Record<OriginName, number>
   /** TESSERA_TOPOLOGY: the topology file (YAML) naming every instance and edge node; undefined: one machine. */
   topologyFile: string | undefined
+  /** TESSERA_ROUTES: the routes file (YAML/JSON) of a site with a legacy CMS or apps behind the edge (scripts/stack/routes.ts). */
+  routesFile: string | undefined
+  /** TESSERA_LEGACY_ORIGIN: http://host:port of the legacy CMS, the default route for what no route claims. */
+  legacyOrigin: string | undefined
+  /** TESSERA_DEMO_LEGACY: start the simulated legacy CMS (legacy-demo/) on demoLegacyPort and route to it. */
+  demoLegacy: boolean
+  demoLegacyPort: number
   /** TESSERA_RENDER_DELAY_MS: a simulation knob for benchmarks (a slow origin); 0 in production. */
   renderDelayMs: number
   logLevel: string
@@ -212,8 +219,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     ttlFile: env.TESSERA_TTL_FILE ? path.resolve(projectRoot, env.TESSERA_TTL_FILE) : undefined,
     instances,
     topologyFile: env.TESSERA_TOPOLOGY ? path.resolve(projectRoot, env.TESSERA_TOPOLOGY) : undefined,
+    routesFile: env.TESSERA_ROUTES ? path.resolve(projectRoot, env.TESSERA_ROUTES) : undefined,
+    legacyOrigin: env.TESSERA_LEGACY_ORIGIN || undefined,
+    demoLegacy: bool('TESSERA_DEMO_LEGACY', false),
+    demoLegacyPort: port('TESSERA_DEMO_LEGACY_PORT', 3300),
     renderDelayMs: int('TESSERA_RENDER_DELAY_MS', 0, 0, 10_000),
     logLevel,
+  }
+  if (config.legacyOrigin !== undefined && !/^http:\/\/[^/?#@\s]+\/?$/.test(config.legacyOrigin)) {
+    problems.push(`TESSERA_LEGACY_ORIGIN=${JSON.stringify(config.legacyOrigin)} must be http://host:port (no path)`)
   }
   if (problems.length > 0) throw new InvalidConfig(problems)
   return Object.freeze(config)

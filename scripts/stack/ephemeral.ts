@@ -46,6 +46,11 @@ export async function startEphemeralStack(options: {
   storageMb?: number
   /** The shield tier (TESSERA_SHIELD): one shield varnishd between the edges and the origins; default off. */
   shield?: boolean
+  /**
+   * A legacy CMS behind the edge: the simulated one (TESSERA_DEMO_LEGACY=on, on a free port; its knobs, the
+   * TESSERA_DEMO_LEGACY_* variables, go in `env`), a routes file (TESSERA_ROUTES), a legacy origin (TESSERA_LEGACY_ORIGIN).
+   */
+  legacy?: { demo?: boolean; routesFile?: string; origin?: string }
 }): Promise<EphemeralStack> {
   const edges = options.edges ?? 1
   const stateDir = mkdtempSync(path.join(os.tmpdir(), `tessera-${options.name}-`))
@@ -73,6 +78,9 @@ export async function startEphemeralStack(options: {
     TESSERA_EDGE_STORAGE_MB: String(options.storageMb ?? 64),
     TESSERA_LOG_LEVEL: 'warn',
     ...(options.topologyFile ? { TESSERA_TOPOLOGY: options.topologyFile } : {}),
+    ...(options.legacy?.demo ? { TESSERA_DEMO_LEGACY: 'on', TESSERA_DEMO_LEGACY_PORT: String((await freePorts(1))[0]) } : {}),
+    ...(options.legacy?.routesFile ? { TESSERA_ROUTES: options.legacy.routesFile } : {}),
+    ...(options.legacy?.origin ? { TESSERA_LEGACY_ORIGIN: options.legacy.origin } : {}),
   })
   const extraEdges = Array.from({ length: edges - 1 }, (_, i) => ({ port: edgePorts[(i + 1) * 3], adminPort: edgePorts[(i + 1) * 3 + 1], innerPort: edgePorts[(i + 1) * 3 + 2] }))
   // Instances beyond the first get free ports of their own (the + 1000 x i rule of npm start could collide here).

@@ -6,6 +6,7 @@
 // service form one round_robin director (tessera_<service>_instances), which routing.vcl uses. A fetch that
 // fails on one instance is retried once on another healthy one (varnish/retry.vcl; the choice is made here).
 import { ORIGIN_NAMES, type OriginName } from '../../fragments/kit/config.js'
+import { renderRoutesVcl } from './routes-vcl.js'
 
 export type BackendName = OriginName
 
@@ -17,6 +18,8 @@ export interface SiteVclOptions {
   debugToken: string
   /** The page tier's inner listen address (varnish/tier.vcl); absent: the tier is off. */
   pageTier?: { host: string; port: number }
+  /** The routes file's part (routes-vcl.ts: backends and tessera_routes_recv); absent: Tessera answers every URL. */
+  routesVcl?: string
   /**
    * The shield tier (varnish/shield.vcl). `shield`: this node is a shield (listening as socket "shield"; no page
    * tier, no shields of its own). `edge` with shields: fragments and shells go to the shields (sharded by URL)
@@ -156,7 +159,8 @@ sub tessera_site_page_tier_backend {${tier ? `
 sub tessera_site_page_tier_fetch {${tier ? `
     set bereq.http.X-Tessera-Inner-Secret = "${options.purgeSecret}";` : ''}
 }
-${shield}`
+${shield}
+${options.routesVcl ?? renderRoutesVcl(undefined)}`
 }
 
 /** One health probe: every second, healthy with 2 good answers of the last 3. */

@@ -1,6 +1,6 @@
 // The whole stack on one machine: Redis (ours, unless REDIS_URL), demo content, the services as OS
 // processes, and one or more varnishd edge nodes of our own. Used by `npm start` and by the integration tests.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { ContentRepository } from '../../content/repository.js'
 import { seedDemoContent } from '../../content/seed.js'
@@ -8,9 +8,10 @@ import { type Config, edgeWorkDir, FRAGMENT_NAMES, ORIGIN_NAMES, type OriginName
 import { projectRoot } from '../../fragments/kit/paths.js'
 import { connectRedis } from '../../fragments/kit/redis.js'
 import { startRedisServer } from './redis.js'
+import { routeSources } from './routes.js'
 import { ensureSecrets, type Secrets } from './secrets.js'
 import { type RunningService, SERVICE_SCRIPTS, type ServiceName, startService } from './services.js'
-import { localSiteFile, siteVclForEdge, siteVclForShield } from '../../topology/reload.js'
+import { localSiteFile, type ReloadReport, reloadEdges, routesVclFromConfig, type SiteSettings, siteVclForEdge, siteVclForShield } from '../../topology/reload.js'
 import { defaultTopology, formatHostPort, type HostPort, innerAddressOf, loadTopology, type Topology } from '../../topology/topology.js'
 import { type RunningVarnishd, startVarnishd, writeSecretFile } from './varnishd.js'
 
@@ -47,6 +48,15 @@ export interface Stack {
    * the purge service does not purge it (the live edge set is PUT /edges). For measuring a cold node.
    */
   startLooseEdge(name: string, ports: { port: number; adminPort: number; innerPort: number }): Promise<EdgeNode>
+  /** The simulated legacy CMS (TESSERA_DEMO_LEGACY=on). */
+  legacyDemo?: RunningService
+  /** The routes file in use (the last one reloadRoutes read). */
+  routesFile(): string | undefined
+  /**
+   * Reads the routes file (TESSERA_ROUTES, or `file`) again and loads the new site VCL hot on every edge
+   * (topology/reload.ts: vcl.inline + vcl.use): no restart, nothing cached lost.
+   */
+  reloadRoutes(file?: string): Promise<ReloadReport>
   /** Fault injection: crash one instance (SIGKILL; 0-based index) and leave it down. */
   killInstance(name: OriginName, index: number): Promise<void>
   /** Starts one more process of a service at host:port (not in the site VCL until a reload names it). */
@@ -129,6 +139,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     mkdirSync(config.stateDir, { recursive: true })
     const secrets = ensureSecrets(config)
+    // The routes file is checked before anything starts: a bad one stops the launcher with every problem listed.
+    let routesFile = routeSources(config).routesFile
+    const site: SiteSettings = { purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken, pageTier: config.edge.pageTier, routesVcl: routesVclFromConfig(config) }
 
     let redisUrl = redisUrlOf(config)
     let ownRedis: Stack['redis']
@@ -202,8 +215,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
     // The origins first, then the edge in front of them, then the purge service that talks to the edge.
     await Promise.all((Object.keys(SERVICE_SCRIPTS) as ServiceName[]).filter((n) => n !== 'purge').map(startNamed))
+    let legacyDemo: RunningService | undefined
+    if (config.demoLegacy) {
+      // The simulated legacy CMS (legacy-demo/), its own process on its own port, behind the edge.
+      const demo = await startService({ name: 'legacy-demo', script: 'legacy-demo/server.js', port: config.demoLegacyPort, host: config.host, env, log: (l) => log('legacy', l) })
+      stoppers.push(() => demo.stop())
+      legacyDemo = demo
+    }
 
-    const site = { purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken, pageTier: config.edge.pageTier }
     const startEdge = (index: number): Promise<EdgeNode> => {
       const spec = topology.edges[index]
       return startNode({ role: 'edge', name: spec.name, url: spec.url, admin: spec.admin, workDir: edgeWorkDirOf(index), pageTier: config.edge.pageTier ? innerAddressOf(spec) : undefined, siteVcl: siteVclForEdge(topology, spec, site) })
@@ -295,6 +314,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         await warmFallbacks(edge.url, log)
         return edge
       },
+      legacyDemo,
+      routesFile: () => routesFile,
       redis: ownRedis,
       killInstance(name, index) {
         return kill(instances[name][index])
@@ -327,6 +348,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         edges[index] = await startEdge(index)
         await warmFallbacks(edges[index].url, log)
         return edges[index]
+      },
+      async reloadRoutes(file) {
+        const nextFile = file ?? routesFile
+        site.routesVcl = routesVclFromConfig(config, nextFile) // a bad file throws here, before anything changes
+        routesFile = nextFile
+        const report = await reloadEdges(topology, { adminSecret: readFileSync(secretFile), site, log: (l) => log('reload', l) })
+        // A restart of a varnishd boots what it runs now.
+        for (const edge of topology.edges) writeFileSync(localSiteFile(config.stateDir, edge.name), siteVclForEdge(topology, edge, site))
+        return report
       },
       stop: stopAll,
     }

@@ -81,3 +81,5 @@ sub tessera_site_shield_route {
 
 sub tessera_site_shield_bypass {
 }
+# No routes file (../tessera-routes.vcl).
+include "tessera-routes.vcl";

@@ -1,0 +1,9 @@
+// `node dist/legacy-demo/server.js --port 3300`: the simulated legacy CMS (TESSERA_DEMO_LEGACY=on npm start runs it).
+import { loadConfig, portFromArgs } from '../fragments/kit/config.js'
+import { serve } from '../fragments/kit/service.js'
+import { buildLegacyDemoApp } from './app.js'
+import { loadLegacyDemoConfig } from './config.js'
+
+const config = loadConfig(process.env)
+const app = buildLegacyDemoApp(loadLegacyDemoConfig(process.env), { logLevel: config.logLevel })
+await serve(app, config.host, portFromArgs(process.argv, config.demoLegacyPort))
