@@ -36,6 +36,7 @@ export const ASSEMBLY_STATE_HEADERS = [
   'X-Tessera-Asm-Bad',
   'X-Tessera-Asm-Failed',
   'X-Tessera-Asm-Body-Failed',
+  'X-Tessera-Asm-Listed',
 ] as const
 
 const unsetSub = (name: string, target: string, headers: readonly string[], comment: string) =>
