@@ -327,14 +327,9 @@ export class ContentRepository {
     return this.write(`article ${id}`, watched, async () => {
       const before = parse<Article>(await this.redis.get(k.article(id)))
       checkPreconditions(`article ${id}`, before, conditions)
-      let input: ArticleInput
-      if ('input' in change) {
-        input = change.input
-      } else {
-        if (before === undefined) throw new NotFound(`article ${id}`)
-        input = validateArticleInput(mergePatch(editable(before, 'id'), fromEcho(change.patch, 'id', id)))
-        await this.redis.watch(k.section(input.section)) // known only now; read below, after the watch
-      }
+      const input = inputOf(`article ${id}`, change, before, 'id', id, validateArticleInput)
+      // a patch names its section only now: watched before it is read below
+      if (!('input' in change)) await this.redis.watch(k.section(input.section))
       const [slugOwner, sectionExists] = await Promise.all([this.redis.hget(k.articleSlugs, input.slug), this.redis.exists(k.section(input.section))])
       if (slugOwner !== null && slugOwner !== id) {
         throw new Conflict(`slug "${input.slug}" is already used by article ${slugOwner}; choose another slug`, 'slug')
@@ -390,12 +385,7 @@ export class ContentRepository {
     return this.write(`section ${slug}`, [k.section(slug)], async () => {
       const before = parse<Section>(await this.redis.get(k.section(slug)))
       checkPreconditions(`section ${slug}`, before, conditions)
-      let input: SectionInput
-      if ('input' in change) input = change.input
-      else {
-        if (before === undefined) throw new NotFound(`section ${slug}`)
-        input = validateSectionInput(mergePatch(editable(before, 'slug'), fromEcho(change.patch, 'slug', slug)))
-      }
+      const input = inputOf(`section ${slug}`, change, before, 'slug', slug, validateSectionInput)
       const after: Section = { slug, ...input }
       return {
         result: { record: after, created: before === undefined, etag: etagOf(after) },
@@ -447,12 +437,7 @@ export class ContentRepository {
     return this.write(`block ${id}`, [k.block(id)], async () => {
       const before = parse<Block>(await this.redis.get(k.block(id)))
       checkPreconditions(`block ${id}`, before, conditions)
-      let input: BlockInput
-      if ('input' in change) input = change.input
-      else {
-        if (before === undefined) throw new NotFound(`block ${id}`)
-        input = validateBlockInput(mergePatch(editable(before, 'id'), fromEcho(change.patch, 'id', id)))
-      }
+      const input = inputOf(`block ${id}`, change, before, 'id', id, validateBlockInput)
       const after: Block = { id, ...input, updatedAt: new Date().toISOString() }
       return {
         result: { record: after, created: before === undefined, etag: etagOf(after) },
@@ -670,6 +655,17 @@ function checkPreconditions(what: string, before: object | undefined, conditions
   if (ifNoneMatch !== undefined && current !== undefined && (ifNoneMatch === '*' || ifNoneMatch.includes(current))) {
     throw new PreconditionFailed(what, 'if-none-match', current)
   }
+}
+
+/**
+ * What a write stores: a PUT's validated input, or a merge patch applied to the record read under WATCH and
+ * validated as a whole (404 when there is no record to patch).
+ */
+function inputOf<I>(what: string, change: { input: I } | { patch: Record<string, unknown> }, before: object | undefined,
+  idField: 'id' | 'slug', id: string, validate: (raw: unknown) => I): I {
+  if ('input' in change) return change.input
+  if (before === undefined) throw new NotFound(what)
+  return validate(mergePatch(editable(before, idField), fromEcho(change.patch, idField, id)))
 }
 
 /** A stored record without what the store owns (its id and updatedAt): what a merge patch applies to. */
