@@ -26,7 +26,9 @@ sub tessera_purge_recv {
         if (req.http.X-Tessera-Purge-Mode != "soft") {
             set req.http.X-Tessera-Purge-Mode = "hard";
         }
-        var.global_set("tessera_last_purge", "" + std.time2real(now, 0.0));
+        if (std.time2real(now, 0.0) > std.real(var.global_get("tessera_last_purge"), 0.0)) {
+            var.global_set("tessera_last_purge", "" + std.time2real(now, 0.0));
+        }
         # The shield tier's race guard (shield.vcl) counts in the purge service's send times (X-Tessera-Purge-Sent-At,
         # the same for every node a purge goes to); a purge without one counts as sent now.
         var.set_real("tessera_purge_sent", std.real(req.http.X-Tessera-Purge-Sent-At, std.time2real(now, 0.0)));
@@ -107,6 +109,13 @@ sub tessera_purge_deliver {
 
 sub tessera_purge_synth {
     if (req.method == "PURGE") {
+        # `now` is fixed for the whole of vcl_recv, so the time written there is the purge's start: an assembly
+        # that began while xkey was still removing objects (tier.vcl) could have looked up a purged include and
+        # still pass "started after the latest purge". vcl_synth runs with a new `now`, after the removal:
+        # the latest purge's time is moved on to it (never back: another purge may have ended later).
+        if (resp.status == 200 && std.time2real(now, 0.0) > std.real(var.global_get("tessera_last_purge"), 0.0)) {
+            var.global_set("tessera_last_purge", "" + std.time2real(now, 0.0));
+        }
         set resp.http.Content-Type = "application/json";
         set resp.http.Cache-Control = "no-store";
         if (resp.status == 200) {
