@@ -81,5 +81,5 @@ sub tessera_site_shield_route {
 
 sub tessera_site_shield_bypass {
 }
-# No routes file (../tessera-routes.vcl).
+# No routes file (../tessera-routes.vcl, on the vcl_path).
 include "tessera-routes.vcl";

@@ -82,3 +82,5 @@ sub tessera_site_shield_bypass {
         set bereq.http.X-Tessera-Shield-Bypass = "1";
     }
 }
+# The routes (scripts/stack/routes-vcl.ts): none (../tessera-routes.vcl).
+include "tessera-routes.vcl";
