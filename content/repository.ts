@@ -7,7 +7,8 @@
 // other processes are kept apart by WATCH itself.
 import { createHash } from 'node:crypto'
 import type { ChainableCommander, Redis } from 'ioredis'
-import { Conflict, InvalidInput, NotFound, PreconditionFailed, StoreUnavailable, TesseraError } from '../fragments/kit/errors.js'
+import { Conflict, InvalidInput, NotFound, PreconditionFailed, TesseraError } from '../fragments/kit/errors.js'
+import { confirmReplicated, storeError } from '../fragments/kit/redis.js'
 import { BLOCK_SLOTS, EVENTS_STREAM, type Article, type Block, type BlockSlot, type ChangeEvent, type Nav, type Section, type StreamEvent } from './model.js'
 import {
   fromEcho,
@@ -573,14 +574,14 @@ export class ContentRepository {
   /** WATCH `keys`, plan under the watch, commit plan + event in one MULTI/EXEC; start over if a watched key moved. */
   private async write<T>(what: string, keys: string[], plan: () => Promise<WritePlan<T>>): Promise<T> {
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-      const outcome = await this.store(() => this.queued(() => this.attempt(keys, plan)))
+      const outcome = await this.store(() => this.queued(() => this.attempt(what, keys, plan)))
       if (outcome.committed) return outcome.result
       await sleep(Math.random() * 5 * attempt) // someone else wrote a watched key; let them finish, then retry
     }
     throw new Conflict(`${what} kept changing under concurrent writes (${MAX_WRITE_ATTEMPTS} attempts); retry the request`)
   }
 
-  private async attempt<T>(keys: string[], plan: () => Promise<WritePlan<T>>): Promise<{ committed: false } | { committed: true; result: T }> {
+  private async attempt<T>(what: string, keys: string[], plan: () => Promise<WritePlan<T>>): Promise<{ committed: false } | { committed: true; result: T }> {
     const generation = this.generation.n
     await this.redis.watch(...keys)
     let decided: WritePlan<T>
@@ -604,6 +605,8 @@ export class ContentRepository {
     if (replies === null) return { committed: false } // a watched key changed: nothing was written
     const failed = replies.find(([err]) => err)
     if (failed) throw failed[0]
+    // Answered only once a replica has it (when so configured): an acknowledged write survives a failover.
+    await confirmReplicated(this.redis, `the write of ${what}`)
     return { committed: true, result: decided.result }
   }
 
@@ -623,8 +626,7 @@ export class ContentRepository {
     try {
       return await fn()
     } catch (err) {
-      if (err instanceof TesseraError || !isUnavailable(err)) throw err
-      throw new StoreUnavailable(err)
+      throw storeError(err)
     }
   }
 
@@ -767,16 +769,6 @@ function parse<T>(json: string | null): T | undefined {
 function boundedLimit(limit: number): number {
   if (!Number.isSafeInteger(limit) || limit < 0 || limit > MAX_LIST) throw new InvalidInput('limit', `must be an integer from 0 to ${MAX_LIST}`)
   return limit
-}
-
-/** Connection-level failures (down, refused, reset, gave up retrying) and Redis saying it cannot serve now. */
-function isUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false
-  if (err.name === 'ReplyError') return /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY|NOREPLICAS)\b/.test(err.message)
-  if (err.name === 'MaxRetriesPerRequestError') return true
-  const code = (err as Error & { code?: string }).code
-  if (code !== undefined && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)) return true
-  return /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Command timed out/i.test(err.message)
 }
 
 function excerpt(content: string): string {

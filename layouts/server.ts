@@ -1,11 +1,11 @@
 import { ContentRepository } from '../content/repository.js'
-import { loadConfig, portFromArgs, redisUrlOf } from '../fragments/kit/config.js'
-import { connectRedis } from '../fragments/kit/redis.js'
+import { loadConfig, portFromArgs } from '../fragments/kit/config.js'
+import { connectConfiguredRedis } from '../fragments/kit/redis.js'
 import { serve } from '../fragments/kit/service.js'
 import { buildLayoutApp } from './app.js'
 
 const config = loadConfig(process.env)
-const redis = connectRedis(redisUrlOf(config), 'layout')
+const redis = connectConfiguredRedis(config, 'layout')
 const app = buildLayoutApp({ content: new ContentRepository(redis), redis, logLevel: config.logLevel })
 app.addHook('onClose', async () => {
   redis.disconnect()

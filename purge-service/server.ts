@@ -1,7 +1,7 @@
 import { InvalidConfig } from '../fragments/kit/errors.js'
-import { loadConfig, portFromArgs, redisUrlOf } from '../fragments/kit/config.js'
+import { loadConfig, portFromArgs } from '../fragments/kit/config.js'
 import { createLogger } from '../fragments/kit/log.js'
-import { connectRedis } from '../fragments/kit/redis.js'
+import { connectConfiguredRedis } from '../fragments/kit/redis.js'
 import { serve } from '../fragments/kit/service.js'
 import { buildPurgeApi } from './app.js'
 import { EventConsumer } from './consumer.js'
@@ -22,8 +22,8 @@ if (!config.editorToken || !config.purgeSecret) {
 // A bad TTL file stops the service here, before it connects to anything.
 const ttlOverrides = config.ttlFile ? await loadTtlFile(config.ttlFile) : undefined
 const log = createLogger('purge', config.logLevel)
-const redis = connectRedis(redisUrlOf(config), 'purge')
-const consumerRedis = connectRedis(redisUrlOf(config), 'purge-consumer')
+const redis = connectConfiguredRedis(config, 'purge')
+const consumerRedis = connectConfiguredRedis(config, 'purge-consumer')
 const purger = new Purger({ redis, nodes: config.edgeNodes, shields: config.shield.nodes, secret: config.purgeSecret, timeoutMs: config.purge.timeoutMs, coalesceMs: config.purge.coalesceMs, log })
 // Trims tessera:events below what every consumer group has acknowledged; reports the backlog (GET /edges, /metrics).
 const eventLog = new EventLog({ redis, cap: config.purge.eventsBacklogCap, intervalMs: config.purge.eventsTrimMs, log })

@@ -2,7 +2,7 @@
 // start the stack first) with the demo magazine if it is empty, plus N generated articles (content/generated.ts),
 // written in pipelined batches through the import path, so every batch also writes its change event.
 import { redisUrlOf, loadConfig } from '../fragments/kit/config.js'
-import { connectRedis } from '../fragments/kit/redis.js'
+import { connectConfiguredRedis } from '../fragments/kit/redis.js'
 import { ContentRepository } from '../content/repository.js'
 import { seedGeneratedArticles } from '../content/generated.js'
 
@@ -14,7 +14,7 @@ if (at === -1 || !Number.isSafeInteger(count) || count < 1 || count > 10_000_000
   process.exit(2)
 }
 const config = loadConfig(process.env)
-const redis = connectRedis(redisUrlOf(config), 'seed')
+const redis = connectConfiguredRedis(config, 'seed')
 const started = performance.now()
 let lastReport = 0
 const { written, failed } = await seedGeneratedArticles(new ContentRepository(redis), count, {

@@ -1,6 +1,6 @@
 // Starts the content API alone: `node dist/content/api/server.js [--port 3200]`. Needs TESSERA_EDITOR_TOKEN.
-import { loadConfig, portFromArgs, redisUrlOf } from '../../fragments/kit/config.js'
-import { connectRedis } from '../../fragments/kit/redis.js'
+import { loadConfig, portFromArgs } from '../../fragments/kit/config.js'
+import { connectConfiguredRedis } from '../../fragments/kit/redis.js'
 import { serve } from '../../fragments/kit/service.js'
 import { ContentRepository } from '../repository.js'
 import { buildContentApi } from './app.js'
@@ -23,7 +23,7 @@ if (!editorToken) {
   fail('TESSERA_EDITOR_TOKEN is not set. Set it to 16-256 characters of [A-Za-z0-9._~-]; editors send it as "Authorization: Bearer <token>".')
 }
 
-const redis = connectRedis(redisUrlOf(config), 'content')
+const redis = connectConfiguredRedis(config, 'content')
 const repo = new ContentRepository(redis)
 const app = buildContentApi({ repo, editorToken, logLevel: config.logLevel })
 // A store written before the update and search indexes gets them now (once; a no-op afterwards).

@@ -16,6 +16,19 @@ export interface Config {
   stateDir: string
   redisUrl: string | undefined // undefined: the launcher runs its own redis-server on redisPort
   redisPort: number
+  /** Connect through Redis Sentinel (TESSERA_REDIS_SENTINELS + TESSERA_REDIS_MASTER, or a redis+sentinel:// REDIS_URL). */
+  redisSentinel: RedisSentinelTarget | undefined
+  /**
+   * TESSERA_REDIS_HA: `npm start` runs its own primary and two replicas (on redisPort, + 1, + 2) and three
+   * sentinels (on redisSentinelPort, + 1, + 2) instead of one redis-server, and every service goes through them.
+   */
+  redisHa: boolean
+  redisSentinelPort: number
+  /**
+   * A write is answered only once this many replicas have it (WAIT replicas timeoutMs); replicas 0: no WAIT.
+   * Default 1 when connecting through Sentinel, else 0.
+   */
+  redisWait: RedisWait
   ports: { layout: number; content: number; purge: number } & Record<FragmentName, number>
   edge: { port: number; adminPort: number; innerPort: number; pageTier: boolean; storageMb: number }
   edgeNodes: string[]
@@ -55,6 +68,59 @@ export interface Config {
 
 type Env = Record<string, string | undefined>
 
+export interface RedisSentinelTarget {
+  sentinels: Array<{ host: string; port: number }>
+  /** The name the sentinels monitor the primary under. */
+  master: string
+}
+
+export interface RedisWait {
+  replicas: number
+  timeoutMs: number
+}
+
+const SENTINEL_URL_FORM = 'redis+sentinel://host:port[,host:port...]/<master name>'
+const MASTER_NAME = /^[A-Za-z0-9._-]{1,64}$/
+
+/** host:port, IPv6 in brackets; undefined when it is not one. */
+function hostPort(entry: string): { host: string; port: number } | undefined {
+  const m = entry.match(/^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/)
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return undefined
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) }
+}
+
+/** The sentinels of a comma-separated host:port list; problems are pushed with `name` in front. */
+function parseSentinelList(name: string, raw: string, problems: string[]): Array<{ host: string; port: number }> {
+  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean)
+  if (entries.length === 0) problems.push(`${name} names no sentinel; give host:port,host:port,...`)
+  const sentinels: Array<{ host: string; port: number }> = []
+  for (const entry of entries) {
+    const at = hostPort(entry)
+    if (at) sentinels.push(at)
+    else problems.push(`${name}: ${JSON.stringify(entry)} must be host:port`)
+  }
+  return sentinels
+}
+
+/**
+ * `redis+sentinel://host:port,host:port/<master>`: the sentinels to ask and the master name they monitor.
+ * Throws InvalidConfig naming what is wrong.
+ */
+export function parseRedisSentinelUrl(url: string, name = 'REDIS_URL'): RedisSentinelTarget {
+  const problems: string[] = []
+  const m = url.match(/^redis\+sentinel:\/\/([^/?#]*)\/([^/?#]*)$/)
+  if (!m) throw new InvalidConfig([`${name}=${JSON.stringify(url)} must be ${SENTINEL_URL_FORM}`])
+  const sentinels = parseSentinelList(name, m[1], problems)
+  if (!MASTER_NAME.test(m[2])) problems.push(`${name}: the master name ${JSON.stringify(m[2])} must be 1-64 characters of [A-Za-z0-9._-] (${SENTINEL_URL_FORM})`)
+  if (problems.length > 0) throw new InvalidConfig(problems)
+  return { sentinels, master: m[2] }
+}
+
+/** The redis+sentinel:// URL of a Sentinel target (what the launcher hands its services as REDIS_URL). */
+export function redisSentinelUrl(target: RedisSentinelTarget): string {
+  return `redis+sentinel://${target.sentinels.map((s) => (s.host.includes(':') ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`)).join(',')}/${target.master}`
+}
+
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const problems: string[] = []
 
@@ -90,8 +156,30 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const host = env.TESSERA_HOST || '127.0.0.1'
   const stateDir = path.resolve(projectRoot, env.TESSERA_STATE_DIR || '.tessera')
-  const redisUrl = env.REDIS_URL || undefined
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://')
+  let redisUrl = env.REDIS_URL || undefined
+  let redisSentinel: RedisSentinelTarget | undefined
+  if (redisUrl?.startsWith('redis+sentinel:')) {
+    try {
+      redisSentinel = parseRedisSentinelUrl(redisUrl)
+    } catch (err) {
+      problems.push(...(err as InvalidConfig).problems)
+    }
+    redisUrl = undefined
+  } else if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push(`REDIS_URL must start with redis://, rediss:// or redis+sentinel:// (${SENTINEL_URL_FORM})`)
+  }
+  const sentinelList = env.TESSERA_REDIS_SENTINELS || undefined
+  const masterName = env.TESSERA_REDIS_MASTER || undefined
+  if (sentinelList !== undefined || masterName !== undefined) {
+    if (env.REDIS_URL) problems.push('REDIS_URL and TESSERA_REDIS_SENTINELS/TESSERA_REDIS_MASTER both say where Redis is; set only one of them')
+    else if (sentinelList === undefined) problems.push('TESSERA_REDIS_MASTER is set without TESSERA_REDIS_SENTINELS; give the sentinels as host:port,host:port,...')
+    else if (masterName === undefined) problems.push('TESSERA_REDIS_SENTINELS is set without TESSERA_REDIS_MASTER, the name the sentinels monitor the primary under')
+    else {
+      const sentinels = parseSentinelList('TESSERA_REDIS_SENTINELS', sentinelList, problems)
+      if (!MASTER_NAME.test(masterName)) problems.push(`TESSERA_REDIS_MASTER=${JSON.stringify(masterName)} must be 1-64 characters of [A-Za-z0-9._-]`)
+      redisSentinel = { sentinels, master: masterName }
+    }
+  }
 
   const edgePort = port('TESSERA_EDGE_PORT', 8080)
   const edgeNodes = (env.TESSERA_EDGE_NODES || `http://${host}:${edgePort}`)
@@ -173,6 +261,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (shieldWorkDirs.length !== shieldNodes.length) {
     problems.push(`TESSERA_SHIELD_WORKDIRS lists ${shieldWorkDirs.length} work dirs for ${shieldNodes.length} TESSERA_SHIELD_NODES; give one per shield (empty for one on another machine)`)
   }
+  const redisHa = bool('TESSERA_REDIS_HA', false)
+  if (redisHa && (env.REDIS_URL || sentinelList !== undefined)) {
+    problems.push('TESSERA_REDIS_HA=on starts our own primary, replicas and sentinels; unset REDIS_URL and TESSERA_REDIS_SENTINELS, or turn TESSERA_REDIS_HA off to use yours')
+  }
+  const redisWait: RedisWait = {
+    replicas: int('TESSERA_REDIS_WAIT_REPLICAS', redisSentinel || redisHa ? 1 : 0, 0, 16),
+    timeoutMs: int('TESSERA_REDIS_WAIT_TIMEOUT_MS', 1000, 10, 60_000),
+  }
   const logLevel = env.TESSERA_LOG_LEVEL || 'info'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`TESSERA_LOG_LEVEL=${logLevel} must be one of fatal, error, warn, info, debug, trace, silent`)
@@ -183,6 +279,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     stateDir,
     redisUrl,
     redisPort: port('TESSERA_REDIS_PORT', 6390),
+    redisSentinel,
+    redisHa,
+    redisSentinelPort: port('TESSERA_REDIS_SENTINEL_PORT', 26390),
+    redisWait,
     ports: {
       layout: port('TESSERA_LAYOUT_PORT', 3000),
       nav: port('TESSERA_NAV_PORT', 3001),
@@ -226,6 +326,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     renderDelayMs: int('TESSERA_RENDER_DELAY_MS', 0, 0, 10_000),
     logLevel,
   }
+  if (redisHa && (config.redisPort > 65533 || config.redisSentinelPort > 65533)) {
+    problems.push('TESSERA_REDIS_HA=on uses TESSERA_REDIS_PORT and TESSERA_REDIS_SENTINEL_PORT and the two ports after each; choose ports below 65534')
+  }
   if (config.legacyOrigin !== undefined && !/^http:\/\/[^/?#@\s]+\/?$/.test(config.legacyOrigin)) {
     problems.push(`TESSERA_LEGACY_ORIGIN=${JSON.stringify(config.legacyOrigin)} must be http://host:port (no path)`)
   }
@@ -243,9 +346,25 @@ export function shieldWorkDir(stateDir: string, index: number): string {
   return path.join(stateDir, 'varnish', `shield${index + 1}`)
 }
 
-/** The Redis URL services connect to: REDIS_URL, or the launcher's own redis-server. */
+/**
+ * The Redis URL services connect to: REDIS_URL, the sentinels as a redis+sentinel:// URL, or the launcher's own
+ * redis-server (with TESSERA_REDIS_HA the launcher hands its services the sentinels of its own set instead).
+ */
 export function redisUrlOf(config: Config): string {
+  if (config.redisSentinel) return redisSentinelUrl(config.redisSentinel)
+  if (config.redisHa) return redisSentinelUrl(ownSentinelTarget(config))
   return config.redisUrl ?? `redis://${config.host}:${config.redisPort}`
+}
+
+/** The master name our own Sentinel set (TESSERA_REDIS_HA) monitors the primary under. */
+export const OWN_MASTER_NAME = 'tessera'
+/** How many redis-servers (one primary, the rest replicas) and sentinels TESSERA_REDIS_HA runs. */
+export const OWN_HA_SERVERS = 3
+export const OWN_HA_SENTINELS = 3
+
+/** Where the launcher's own Sentinel set (TESSERA_REDIS_HA) is: its sentinels and master name. */
+export function ownSentinelTarget(config: Config): RedisSentinelTarget {
+  return { sentinels: Array.from({ length: OWN_HA_SENTINELS }, (_, i) => ({ host: config.host, port: config.redisSentinelPort + i })), master: OWN_MASTER_NAME }
 }
 
 /** Port from `--port N` on the command line, else the configured one. */

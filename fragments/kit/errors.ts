@@ -98,9 +98,24 @@ export class StoreUnavailable extends TesseraError {
   }
 }
 
+/**
+ * The primary applied a write but too few replicas confirmed it in time (WAIT): it stands now, and is lost if the
+ * primary fails before a replica copies it. The answer says so, and what to do.
+ */
+export class StoreNotReplicated extends TesseraError {
+  readonly code = 'TESSERA_STORE_NOT_REPLICATED'
+  override readonly statusCode = 503
+  constructor(what: string, wanted: number, reached: number, timeoutMs: number) {
+    super(
+      `${what} reached the Redis primary, but ${reached} of the ${wanted} replica(s) it must reach confirmed it within ${timeoutMs} ms, ` +
+        'so it may or may not survive a failover: send the same request again (it is safe to repeat) once the store is healthy, or read the record back to see what stands',
+    )
+  }
+}
+
 export class InvalidConfig extends TesseraError {
   readonly code = 'TESSERA_INVALID_CONFIG'
-  constructor(problems: string[]) {
+  constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}\nfix these environment variables (see README, "Configuration")`)
   }
 }

@@ -2,16 +2,16 @@
 // listen, close cleanly.
 import { ContentRepository } from '../../content/repository.js'
 import { buildFragmentApp } from './app.js'
-import { loadConfig, portFromArgs, redisUrlOf } from './config.js'
+import { loadConfig, portFromArgs } from './config.js'
 import type { FragmentDefinition } from './fragment.js'
 import { createLogger } from './log.js'
 import { PolicySource } from './policy-source.js'
-import { connectRedis } from './redis.js'
+import { connectConfiguredRedis } from './redis.js'
 import { serve } from './service.js'
 
 export async function runFragment(fragment: FragmentDefinition): Promise<void> {
   const config = loadConfig(process.env)
-  const redis = connectRedis(redisUrlOf(config), fragment.name)
+  const redis = connectConfiguredRedis(config, fragment.name)
   const policies = await PolicySource.start({
     fragment: fragment.name,
     defaults: fragment.policy,

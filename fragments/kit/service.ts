@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { PayloadTooLarge, TesseraError, Unauthorized } from './errors.js'
 import { createLogger, type Logger } from './log.js'
 import { addMetrics } from './metrics.js'
+import { storeError } from './redis.js'
 
 export interface ServiceOptions {
   name: string
@@ -47,7 +48,8 @@ export function createService(options: ServiceOptions): FastifyInstance {
 
   const bodyLimit = options.bodyLimit ?? 1024 * 1024
   app.setErrorHandler((caught: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const error = caught.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new PayloadTooLarge(bodyLimit) : caught
+    // Redis down or failing over reaches any handler as an ioredis error: a 503 with a stable code, not a 500.
+    const error = caught.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new PayloadTooLarge(bodyLimit) : (storeError(caught) as typeof caught)
     if (error instanceof TesseraError) {
       if (error.statusCode >= 500) request.log.error({ err: error, code: error.code }, error.message)
       if (error.headers) reply.headers(error.headers)

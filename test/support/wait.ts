@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis'
+import { connectRedis } from '../../fragments/kit/redis.js'
 import type { PurgeRecord } from '../../purge-service/purger.js'
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
@@ -13,7 +13,7 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
 
 /** Waits until the purge service has taken every change event in the stream (delivered, none pending). */
 export async function eventsSettled(redisUrl: string, timeoutMs = 20_000): Promise<void> {
-  const redis = new Redis(redisUrl)
+  const redis = connectRedis(redisUrl, 'test-wait') // a redis:// or redis+sentinel:// URL
   try {
     await until('the purge service to acknowledge every change event', async () => {
       const groups = (await redis.xinfo('GROUPS', 'tessera:events')) as Array<Array<string | number>>
