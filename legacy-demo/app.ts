@@ -8,7 +8,9 @@ import { seededRandom } from '../fragments/kit/random.js'
 import { createService } from '../fragments/kit/service.js'
 import type { LegacyDemoConfig } from './config.js'
 
-const VIDEOS = ['harbour-at-dawn', 'city-council-live', 'football-highlights', 'weather-week', 'market-day', 'night-ferry']
+export const VIDEOS = ['harbour-at-dawn', 'city-council-live', 'football-highlights', 'weather-week', 'market-day', 'night-ferry']
+/** The CMS's own id of the first video (node:<nid>); the others follow in VIDEOS order. */
+export const VIDEO_NODE_BASE = 101
 const SLIDESHOWS = ['old-town-in-snow', 'festival-faces', 'lighthouses']
 const SECTIONS = ['news', 'sport', 'culture', 'business']
 
@@ -89,7 +91,8 @@ export function buildLegacyDemoApp(config: LegacyDemoConfig, options: { logLevel
     const user = sessionOf(request)
     return reply
       .header('cache-control', 'public, s-maxage=300')
-      .header('surrogate-key', `videos video-${request.params.slug}`)
+      // Keys as a CMS names them (Drupal-style cache tags: node:<nid>, node_list), not in Tessera's form.
+      .header('surrogate-key', `videos video-${request.params.slug} node:${VIDEO_NODE_BASE + VIDEOS.indexOf(request.params.slug)} node_list`)
       .type('text/html; charset=utf-8')
       .send(page(request.params.slug.replace(/-/g, ' '), `<video src="/media/${request.params.slug}.mp4" controls></video>${user ? `<p class="account">Signed in as ${escape(user)}</p>` : ''}`))
   })

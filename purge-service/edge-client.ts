@@ -1,6 +1,7 @@
 // One edge node's purge endpoint (the VCL's PURGE), over a keep-alive pool. The status and the purged-object
 // count are checked: anything else is a failure the caller queues and retries.
 import { Pool } from 'undici'
+import { keyHeaderValues } from '../fragments/kit/keys.js'
 import { EdgeNodeUnreachable, EdgePurgeRejected } from './errors.js'
 
 export type PurgeMode = 'hard' | 'soft'
@@ -11,9 +12,6 @@ export interface NodeAck {
   purged: number
   ms: number
 }
-
-/** Keys per PURGE request: keeps the xkey-purge header far below Varnish's request header limit. */
-const KEYS_PER_REQUEST = 200
 
 export class EdgeClient {
   private readonly pool: Pool
@@ -33,7 +31,9 @@ export class EdgeClient {
   async purge(target: { keys: string[]; urls: string[] }, mode: PurgeMode, sentAtMs?: number): Promise<NodeAck> {
     const started = performance.now()
     const requests: Array<{ path: string; keys?: string }> = []
-    for (let i = 0; i < target.keys.length; i += KEYS_PER_REQUEST) requests.push({ path: '/', keys: target.keys.slice(i, i + KEYS_PER_REQUEST).join(' ') })
+    // Split by bytes, as for an object's xkey lines: one header line stays under Varnish's http_req_hdr_len however
+    // long the keys (a legacy CMS's may be long).
+    for (const keys of keyHeaderValues(target.keys)) requests.push({ path: '/', keys })
     for (const url of target.urls) requests.push({ path: url })
     const sentAt = sentAtMs === undefined ? undefined : (sentAtMs / 1000).toFixed(3)
     const counts = await Promise.all(requests.map((r) => this.send(r.path, mode, r.keys, sentAt)))

@@ -1,7 +1,7 @@
 // Validates a purge request body into surrogate keys and URLs. Anything unexpected is refused with the field.
 import { everyArticleKey, everySectionKey } from '../fragments/kit/content-keys.js'
 import { InvalidInput } from '../fragments/kit/errors.js'
-import { isSurrogateKey } from '../fragments/kit/keys.js'
+import { isPurgeableKey, MAX_PURGEABLE_KEY_BYTES } from '../fragments/kit/keys.js'
 import type { PurgeMode } from './edge-client.js'
 import type { PurgeTarget } from './purger.js'
 
@@ -37,7 +37,7 @@ export function parsePurgeRequest(body: unknown): PurgeRequest {
   if (mode !== 'hard' && mode !== 'soft') throw new InvalidInput('mode', 'must be "hard" or "soft"')
   if (record.warm !== undefined && typeof record.warm !== 'boolean') throw new InvalidInput('warm', 'must be true or false')
   const named = {
-    keys: list(record, 'keys', isSurrogateKey, 'a surrogate key (name or kind:id, e.g. article:42)'),
+    keys: list(record, 'keys', isPurgeableKey, `a surrogate key (1 to ${MAX_PURGEABLE_KEY_BYTES} visible ASCII characters, no space or comma; e.g. article:42, or a legacy CMS's video_12)`),
     articles: list(record, 'articles', (v) => ID.test(v), 'an article id'),
     sections: list(record, 'sections', (v) => ID.test(v), 'a section slug'),
     blocks: list(record, 'blocks', (v) => ID.test(v), 'a block id'),

@@ -1,5 +1,6 @@
 // Surrogate keys: validated, de-duplicated, and split over several `xkey` headers so no header line comes
-// near Varnish's http_resp_hdr_len (8 KB by default) however many keys an object has.
+// near Varnish's http_resp_hdr_len (8 KB by default) however many keys an object has (and purges' xkey-purge
+// lines near http_req_hdr_len).
 
 const KEY = /^[a-z][a-z0-9-]*(:[A-Za-z0-9._-]{1,128})?$/
 export const MAX_KEY_HEADER_BYTES = 7000
@@ -10,8 +11,16 @@ export class InvalidSurrogateKey extends Error {
   readonly code = 'TESSERA_INVALID_SURROGATE_KEY'
 }
 
-export function isSurrogateKey(key: string): boolean {
-  return KEY.test(key)
+/**
+ * What a purge may name: any key an origin can send, Tessera's own or a legacy CMS's (its `xkey` or Fastly-style
+ * `Surrogate-Key` header): one token of visible ASCII. A space separates keys in every header that carries them;
+ * a comma is refused too, as the page tier's keys escape it (purge.vcl's %2C) rather than trust how xkey reads it.
+ */
+export const MAX_PURGEABLE_KEY_BYTES = 1024
+const PURGEABLE_KEY = new RegExp(`^[!-+\\--~]{1,${MAX_PURGEABLE_KEY_BYTES}}$`)
+
+export function isPurgeableKey(key: string): boolean {
+  return PURGEABLE_KEY.test(key)
 }
 
 export function normaliseKeys(keys: Iterable<string>): string[] {

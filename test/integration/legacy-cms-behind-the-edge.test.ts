@@ -1,12 +1,14 @@
 // The edge in front of a legacy CMS (issue 16), with the simulated one (legacy-demo/) behind it: a route moves from
 // the legacy to Tessera with a hot reload under read load (0 reader errors, no restart, the cache kept); a nav edit
-// refreshes the legacy page that includes Tessera's nav by ESI and no other legacy page; a logged-in reader passes.
+// refreshes the legacy page that includes Tessera's nav by ESI and no other legacy page; a logged-in reader passes;
+// the purge service's POST /purges (keys the legacy sent in its Surrogate-Key header, and URLs) and POST /bans take
+// legacy pages, and exactly those.
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { projectRoot } from '../../fragments/kit/paths.js'
-import type { LegacyStats } from '../../legacy-demo/app.js'
+import { type LegacyStats, VIDEO_NODE_BASE, VIDEOS } from '../../legacy-demo/app.js'
 import { callJson } from '../support/api.js'
 import { startTestStack } from '../support/stack.js'
 import { until } from '../support/wait.js'
@@ -133,4 +135,55 @@ t.test('a logged-in reader goes to the legacy uncached and never sees or creates
   t.notMatch(again.body, 'Signed in', 'the shared copy is still the anonymous one')
   t.equal(again.headers.get('x-tessera-cache'), 'hit')
   t.equal((await legacyStats()).byPath['/video/night-ferry'], 2, 'one render for the anonymous copy, one for the logged-in reader')
+})
+
+t.test('POST /purges takes legacy pages by the keys the legacy sent (Surrogate-Key, in its own form) and by URL; POST /bans by prefix', async (t) => {
+  const purgeApi = `http://${stack.config.host}:${stack.config.ports.purge}`
+  const page = '/video/football-highlights'
+  const neighbour = '/video/weather-week'
+  const nodeKey = `node:${VIDEO_NODE_BASE + VIDEOS.indexOf('football-highlights')}`
+  const cacheOf = async (p: string) => (await get(p, debug)).headers.get('x-tessera-cache')
+  const renders = async (p: string) => (await legacyStats()).byPath[p] ?? 0
+  for (const p of [page, neighbour]) {
+    t.equal((await get(p)).status, 200)
+    t.equal(await cacheOf(p), 'hit', `${p} cached`)
+  }
+  const keys = (await get(page, debug)).headers.get('xkey') ?? ''
+  t.match(keys, new RegExp(`(^| )${nodeKey}( |$)`), 'the Surrogate-Key header became the page\'s keys')
+  t.match(keys, /(^| )node_list( |$)/)
+  t.equal(await renders(page), 1)
+
+  // A key of the legacy's own form: not Tessera's (node_list has an underscore), accepted as sent.
+  const byKey = await callJson<{ complete: boolean; nodes: Array<{ purged: number }> }>(purgeApi, 'POST', '/purges', { keys: [nodeKey] }, editor)
+  t.equal(byKey.status, 200, JSON.stringify(byKey.json))
+  t.equal(byKey.json.complete, true)
+  t.equal(byKey.json.nodes.reduce((n, a) => n + a.purged, 0), 1, 'exactly the page that sent the key')
+  t.equal(await cacheOf(neighbour), 'hit', 'the other video page is untouched')
+  t.equal((await get(page)).status, 200)
+  t.equal(await renders(page), 2, 'the purged page is rendered again by the legacy')
+  t.equal(await cacheOf(page), 'hit')
+
+  const byUrl = await callJson<{ complete: boolean; nodes: Array<{ purged: number }> }>(purgeApi, 'POST', '/purges', { urls: [page] }, editor)
+  t.equal(byUrl.status, 200, JSON.stringify(byUrl.json))
+  t.equal(byUrl.json.nodes.reduce((n, a) => n + a.purged, 0), 1)
+  t.equal(await cacheOf(neighbour), 'hit')
+  t.equal((await get(page)).status, 200)
+  t.equal(await renders(page), 3, 'rendered again after the URL purge')
+
+  const ban = await callJson<{ complete: boolean }>(purgeApi, 'POST', '/bans', { prefix: neighbour }, editor)
+  t.equal(ban.status, 200, JSON.stringify(ban.json))
+  t.equal(ban.json.complete, true)
+  const neighbourRenders = await renders(neighbour)
+  t.equal((await get(neighbour)).status, 200)
+  t.equal(await renders(neighbour), neighbourRenders + 1, 'the banned page is fetched from the legacy again')
+  t.equal(await cacheOf(page), 'hit', 'and the ban took nothing else')
+
+  // Malformed keys are still refused, with the field at fault.
+  for (const bad of ['node_list videos', 'a,b', '', 'caf\u00e9']) {
+    const res = await callJson<{ error: { code: string; field: string } }>(purgeApi, 'POST', '/purges', { keys: ['videos', bad] }, editor)
+    t.equal(res.status, 400, JSON.stringify(bad))
+    t.equal(res.json.error.code, 'TESSERA_INVALID_INPUT')
+    t.equal(res.json.error.field, 'keys[1]')
+  }
+  t.equal(await cacheOf(page), 'hit', 'a refused request purged nothing')
 })

@@ -11,6 +11,11 @@ t.test('every form of purge request maps to surrogate keys and URLs', async (t) 
   t.same(parsePurgeRequest({ urls: ['/articles/x', '/articles/x'] }).target.urls, ['/articles/x'], 'duplicates dropped')
 })
 
+t.test('a legacy CMS\'s own surrogate keys (xkey, Fastly-style Surrogate-Key) are accepted as sent', async (t) => {
+  const legacy = ['video-harbour-at-dawn', 'Video_12', '12345', 'cms/page/7', 'channel:Pets', 'a'.repeat(1024), 'k=v;x|y~!#$%&*+.^`@[]{}()\'"\\<>?']
+  t.same(parsePurgeRequest({ keys: legacy }).target.keys, legacy)
+})
+
 t.test('bad requests are refused with the field at fault', async (t) => {
   const bad: Array<[unknown, string]> = [
     [null, 'body'],
@@ -19,6 +24,13 @@ t.test('bad requests are refused with the field at fault', async (t) => {
     [{ keys: 'nav' }, 'keys'],
     [{ keys: ['nav', 7] }, 'keys[1]'],
     [{ keys: ['obj.http.xkey ~ .'] }, 'keys[0]'],
+    [{ keys: ['nav', 'two keys'] }, 'keys[1]'],
+    [{ keys: ['a,b'] }, 'keys[0]'],
+    [{ keys: [''] }, 'keys[0]'],
+    [{ keys: ['tab\there'] }, 'keys[0]'],
+    [{ keys: ['line\nbreak'] }, 'keys[0]'],
+    [{ keys: ['caf\u00e9'] }, 'keys[0]'],
+    [{ keys: ['a'.repeat(1025)] }, 'keys[0]'],
     [{ articles: ['../etc'] }, 'articles[0]'],
     [{ urls: ['//evil.example/'] }, 'urls[0]'],
     [{ urls: ['/a b'] }, 'urls[0]'],
