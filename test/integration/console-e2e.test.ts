@@ -135,7 +135,12 @@ t.test("ops change nav's TTL inline and see the effective policy change; bad inp
   const nav = page.locator('tr[data-fragment="nav"]')
   const before = await nav.locator('.effective').textContent()
   await nav.locator('input[name="ttl"]').fill('-5')
-  await nav.locator('button.save').click()
+  // The API's answer first (a failure then says what the console was told, not only that a message never showed).
+  const [refused] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/console/api/policies/nav') && r.request().method() === 'PUT'),
+    nav.locator('button.save').click(),
+  ])
+  t.equal(refused.status(), 400, `the API refuses a negative TTL: ${await refused.text()}`)
   await nav.locator('.field-error[data-field="ttl"]', { hasText: 'must be an integer number of seconds' }).waitFor()
   t.pass('an invalid TTL shows the API message next to the ttl field')
   t.equal(await nav.locator('.effective').textContent(), before, 'and nothing changed')
