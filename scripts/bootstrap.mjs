@@ -1,5 +1,5 @@
 // Installs what `npm start` / `npm test` need and is missing: npm packages, then Varnish (+ xkey from
-// varnish-modules) and Redis from Debian's packages (apt-get when root, else the exact command to run).
+// varnish-modules) and Redis (+ redis-sentinel) from Debian's packages (apt-get when root, else the exact command to run).
 // Plain JavaScript with no dependencies: it runs before `npm ci`.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
@@ -32,6 +32,8 @@ const missing = []
 if (!has('varnishd') || !has('varnishtest') || !has('varnishadm')) missing.push('varnish')
 if (!xkeyInstalled()) missing.push('varnish-modules')
 if (!has('redis-server')) missing.push('redis-server')
+// TESSERA_REDIS_HA=on and its integration test run three sentinels (Debian's redis-sentinel).
+if (!has('redis-sentinel')) missing.push('redis-sentinel')
 // Debian's Chromium for the console's browser tests (playwright-core drives it; no browser is downloaded):
 // `npm test` asks for it with --tests; `npm start` does not need it.
 if (process.argv.includes('--tests') && !existsSync('/usr/bin/chromium')) missing.push('chromium')

@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'n
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { loadConfig, type OriginName } from '../../fragments/kit/config.js'
+import { loadConfig, type OriginName, OWN_HA_SENTINELS, OWN_HA_SERVERS } from '../../fragments/kit/config.js'
 import { defaultTopology } from '../../topology/topology.js'
 import { type Stack, startStack } from './stack.js'
 
@@ -31,6 +31,22 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports
 }
 
+/** `count` consecutive free TCP ports on loopback (TESSERA_REDIS_HA takes its ports as a first one and those after it). */
+export async function freePortRun(count: number): Promise<number> {
+  const bindable = (port: number) => new Promise<boolean>((resolve) => {
+    const server = net.createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+  for (let tries = 0; tries < 100; tries++) {
+    const first = 20_000 + Math.floor(Math.random() * 30_000)
+    let free = true
+    for (let i = 0; i < count && free; i++) free = await bindable(first + i)
+    if (free) return first
+  }
+  throw new Error(`found no ${count} consecutive free ports on 127.0.0.1`)
+}
+
 export async function startEphemeralStack(options: {
   name: string
   edges?: number
@@ -51,12 +67,15 @@ export async function startEphemeralStack(options: {
    * TESSERA_DEMO_LEGACY_* variables, go in `env`), a routes file (TESSERA_ROUTES), a legacy origin (TESSERA_LEGACY_ORIGIN).
    */
   legacy?: { demo?: boolean; routesFile?: string; origin?: string }
+  /** TESSERA_REDIS_HA: a primary, two replicas and three sentinels instead of one redis-server; default off. */
+  redisHa?: boolean
 }): Promise<EphemeralStack> {
   const edges = options.edges ?? 1
   const stateDir = mkdtempSync(path.join(os.tmpdir(), `tessera-${options.name}-`))
   const logFile = path.join(stateDir, 'stack.log')
   const logTail = (lines = 80) => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') : '')
   const [redis, layout, nav, sidebar, article, sections, content, purge, shieldPort, shieldAdmin, ...edgePorts] = await freePorts(10 + edges * 3)
+  const haPorts = options.redisHa ? await freePortRun(OWN_HA_SERVERS + OWN_HA_SENTINELS) : 0
   const config = loadConfig({
     TESSERA_STATE_DIR: stateDir,
     TESSERA_REDIS_PORT: String(redis),
@@ -77,6 +96,9 @@ export async function startEphemeralStack(options: {
     TESSERA_EDGE_NODES: Array.from({ length: edges }, (_, i) => `http://127.0.0.1:${edgePorts[i * 3]}`).join(','),
     TESSERA_EDGE_STORAGE_MB: String(options.storageMb ?? 64),
     TESSERA_LOG_LEVEL: 'warn',
+    ...(options.redisHa
+      ? { TESSERA_REDIS_HA: 'on', TESSERA_REDIS_PORT: String(haPorts), TESSERA_REDIS_SENTINEL_PORT: String(haPorts + OWN_HA_SERVERS) }
+      : {}),
     ...(options.topologyFile ? { TESSERA_TOPOLOGY: options.topologyFile } : {}),
     ...(options.legacy?.demo ? { TESSERA_DEMO_LEGACY: 'on', TESSERA_DEMO_LEGACY_PORT: String((await freePorts(1))[0]) } : {}),
     ...(options.legacy?.routesFile ? { TESSERA_ROUTES: options.legacy.routesFile } : {}),

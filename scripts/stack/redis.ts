@@ -1,7 +1,8 @@
-// Runs our own redis-server in the foreground on a port we choose, with its data in `dir`.
+// Runs our own redis-server in the foreground on a port we choose, with its data in `dir`; or, for
+// TESSERA_REDIS_HA, a primary, its replicas and the redis-sentinel processes that watch them.
 
 import { spawn } from 'node:child_process'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 
@@ -23,6 +24,8 @@ export interface StartRedisOptions {
   log?: (l: string) => void
   /** Default 10000 ms. */
   readyTimeoutMs?: number
+  /** More redis-server options, as `--name value` pairs (a replica's --replicaof). */
+  extraArgs?: string[]
 }
 
 export interface RunningRedis {
@@ -52,12 +55,8 @@ export function redisPing(host: string, port: number, timeoutMs = 500): Promise<
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export async function startRedisServer(opts: StartRedisOptions): Promise<RunningRedis> {
-  const log = opts.log ?? (() => {})
   const dir = path.resolve(opts.dir)
   await mkdir(dir, { recursive: true })
-  if (await redisPing(opts.host, opts.port)) {
-    throw new RedisServerStartFailed(`something already answers PING on ${opts.host}:${opts.port}; pick another port`)
-  }
   const args = [
     '--port', String(opts.port),
     '--bind', opts.host,
@@ -65,9 +64,30 @@ export async function startRedisServer(opts: StartRedisOptions): Promise<Running
     '--appendonly', opts.appendonly ? 'yes' : 'no',
     '--save', '',
     '--daemonize', 'no',
+    ...(opts.extraArgs ?? []),
   ]
+  return startRedisProcess('redis-server', args, opts)
+}
+
+/**
+ * Runs redis-sentinel (Debian's package; the same program as `redis-server --sentinel`) with `configLines`
+ * written to its config file in `dir` (it rewrites that file with what it learns).
+ */
+export async function startRedisSentinel(opts: Omit<StartRedisOptions, 'appendonly' | 'extraArgs'> & { configLines: string[] }): Promise<RunningRedis> {
+  const dir = path.resolve(opts.dir)
+  await mkdir(dir, { recursive: true })
+  const configFile = path.join(dir, 'sentinel.conf')
+  await writeFile(configFile, [`port ${opts.port}`, `bind ${opts.host}`, `dir ${dir}`, 'daemonize no', ...opts.configLines, ''].join('\n'))
+  return startRedisProcess('redis-sentinel', [configFile], opts)
+}
+
+async function startRedisProcess(command: string, args: string[], opts: Pick<StartRedisOptions, 'host' | 'port' | 'log' | 'readyTimeoutMs'>): Promise<RunningRedis> {
+  const log = opts.log ?? (() => {})
+  if (await redisPing(opts.host, opts.port)) {
+    throw new RedisServerStartFailed(`something already answers PING on ${opts.host}:${opts.port}; pick another port`)
+  }
   const tail: string[] = []
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   for (const stream of [child.stdout, child.stderr]) {
     let partial = ''
     stream.setEncoding('utf8')
@@ -88,7 +108,7 @@ export async function startRedisServer(opts: StartRedisOptions): Promise<Running
   const pid = child.pid
   if (pid === undefined) {
     const err = await spawnError
-    throw new RedisServerStartFailed(`could not run redis-server (${err.message}); is redis installed?`, { cause: err })
+    throw new RedisServerStartFailed(`could not run ${command} (${err.message}); is it installed? (npm start installs Debian's redis-server and redis-sentinel)`, { cause: err })
   }
   const watchdog = startWatchdog(pid)
   void exited.then(() => watchdog.disarm())
@@ -109,11 +129,11 @@ export async function startRedisServer(opts: StartRedisOptions): Promise<Running
   while (!(await redisPing(opts.host, opts.port))) {
     if (exitCode !== undefined) {
       watchdog.disarm()
-      throw new RedisServerStartFailed(`redis-server exited with code ${exitCode} before answering PING:\n  ${tail.slice(-10).join('\n  ')}`)
+      throw new RedisServerStartFailed(`${command} exited with code ${exitCode} before answering PING:\n  ${tail.slice(-10).join('\n  ')}`)
     }
     if (Date.now() - started > timeout) {
       await stopNow()
-      throw new RedisServerStartFailed(`redis-server did not answer PING on ${opts.host}:${opts.port} within ${timeout} ms; it was stopped. Last output:\n  ${tail.slice(-10).join('\n  ')}`)
+      throw new RedisServerStartFailed(`${command} did not answer PING on ${opts.host}:${opts.port} within ${timeout} ms; it was stopped. Last output:\n  ${tail.slice(-10).join('\n  ')}`)
     }
     await sleep(50)
   }

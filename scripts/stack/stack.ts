@@ -4,10 +4,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { ContentRepository } from '../../content/repository.js'
 import { seedDemoContent } from '../../content/seed.js'
-import { type Config, edgeWorkDir, FRAGMENT_NAMES, ORIGIN_NAMES, type OriginName, redisUrlOf, shieldWorkDir } from '../../fragments/kit/config.js'
+import { type Config, edgeWorkDir, FRAGMENT_NAMES, ORIGIN_NAMES, OWN_HA_SERVERS, OWN_MASTER_NAME, type OriginName, ownSentinelTarget, redisUrlOf, shieldWorkDir } from '../../fragments/kit/config.js'
 import { projectRoot } from '../../fragments/kit/paths.js'
 import { connectRedis } from '../../fragments/kit/redis.js'
 import { startRedisServer } from './redis.js'
+import { type RunningRedisHa, startRedisHa } from './redis-ha.js'
 import { routeSources } from './routes.js'
 import { ensureSecrets, type Secrets } from './secrets.js'
 import { type RunningService, SERVICE_SCRIPTS, type ServiceName, startService } from './services.js'
@@ -71,6 +72,8 @@ export interface Stack {
   freezeService(name: ServiceName, frozen: boolean): void
   /** Our own redis-server (absent with REDIS_URL): stop it, and start it again on the same port and data. */
   redis?: { stop(): Promise<void>; start(): Promise<void> }
+  /** Our own primary, replicas and sentinels (TESSERA_REDIS_HA=on): find the primary, kill a server, restart it. */
+  redisHa?: RunningRedisHa
   /** Starts (again) one edge node that was stopped, with the same ports and work dir. */
   restartEdge(name: string): Promise<EdgeNode>
   stop(): Promise<void>
@@ -101,7 +104,13 @@ export function envFor(config: Config, redisUrl: string, secrets: Secrets): Reco
   return {
     TESSERA_HOST: config.host,
     TESSERA_STATE_DIR: config.stateDir,
+    // Where Redis is, said once: a redis:// URL or our own or another Sentinel set's redis+sentinel:// one.
     REDIS_URL: redisUrl,
+    TESSERA_REDIS_HA: 'off',
+    TESSERA_REDIS_SENTINELS: '',
+    TESSERA_REDIS_MASTER: '',
+    TESSERA_REDIS_WAIT_REPLICAS: String(config.redisWait.replicas),
+    TESSERA_REDIS_WAIT_TIMEOUT_MS: String(config.redisWait.timeoutMs),
     TESSERA_LAYOUT_PORT: String(config.ports.layout),
     TESSERA_NAV_PORT: String(config.ports.nav),
     TESSERA_SIDEBAR_PORT: String(config.ports.sidebar),
@@ -145,7 +154,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     let redisUrl = redisUrlOf(config)
     let ownRedis: Stack['redis']
-    if (!config.redisUrl) {
+    let redisHa: RunningRedisHa | undefined
+    if (config.redisHa) {
+      const target = ownSentinelTarget(config)
+      redisHa = await startRedisHa({
+        dir: path.join(config.stateDir, 'redis-ha'),
+        host: config.host,
+        serverPorts: Array.from({ length: OWN_HA_SERVERS }, (_, i) => config.redisPort + i),
+        sentinelPorts: target.sentinels.map((s) => s.port),
+        master: OWN_MASTER_NAME,
+        log,
+      })
+      redisUrl = redisHa.url
+      stoppers.push(() => redisHa!.stop())
+    } else if (!config.redisUrl && !config.redisSentinel) {
       const dir = path.join(config.stateDir, 'redis')
       mkdirSync(dir, { recursive: true })
       const startRedis = () => startRedisServer({ dir, host: config.host, port: config.redisPort, appendonly: true, log: (l) => log('redis', l) })
@@ -164,7 +186,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     if (options.seed !== false) {
-      const redis = connectRedis(redisUrl, 'seed')
+      const redis = connectRedis(redisUrl, 'seed', config.redisWait)
       try {
         const { seeded } = await seedDemoContent(new ContentRepository(redis))
         log('stack', seeded ? 'seeded demo content' : 'content store already has content; not seeding')
@@ -317,6 +339,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       legacyDemo,
       routesFile: () => routesFile,
       redis: ownRedis,
+      redisHa,
       killInstance(name, index) {
         return kill(instances[name][index])
       },
