@@ -4,6 +4,7 @@
 import os from 'node:os'
 import type { Redis } from 'ioredis'
 import type { Logger } from '../fragments/kit/log.js'
+import { confirmReplicated } from '../fragments/kit/redis.js'
 import { type ChangeEvent, changesOf, EVENTS_STREAM, type StreamEvent } from '../content/model.js'
 import { keysForChange, keysForEvent, type ListReader, readOnce } from './keys-for-event.js'
 import type { PurgeRecord, Purger } from './purger.js'
@@ -72,6 +73,9 @@ export class EventConsumer {
         if (entries.length > 0) await this.handle(entries)
       } catch (err) {
         if (!this.running) return
+        // What was read and not acknowledged (Redis went away, a failover) is read again from this consumer's
+        // pending entries, on whichever primary the connection now reaches.
+        ownPendingDone = false
         this.options.log.error({ err, code: 'TESSERA_CONSUMER_ERROR' }, 'event consumer error; retrying in 1 s')
         await new Promise((r) => setTimeout(r, 1000))
       }
@@ -97,11 +101,15 @@ export class EventConsumer {
     }
     const lists = this.options.lists && readOnce(this.options.lists) // one read per list for the whole batch
     const keys = [...new Set((await Promise.all(events.map((e) => (lists ? keysForChange(e, lists) : keysForEvent(e))))).flat())]
+    let queued = false
     if (keys.length > 0) {
       const record = await this.options.purger.purge({ keys, urls: [] }, 'hard', { who: `events:${this.name}`, source: 'event' })
+      queued = record.nodes.some((n) => n.queued)
       this.options.onPurged?.(record, events)
     }
     await this.options.redis.xack(EVENTS_STREAM, CONSUMER_GROUP, ...entries.map(([id]) => id))
+    // An event whose purge waits in a node's queue is done only once a replica has the acknowledgement too.
+    if (queued) await confirmReplicated(this.options.redis, `the acknowledgement of events ${entries[0][0]}..${entries[entries.length - 1][0]}`)
     this.processed += entries.length
   }
 }

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from '../fragments/kit/log.js'
 import { markPurged } from '../fragments/kit/key-index.js'
+import { confirmReplicated } from '../fragments/kit/redis.js'
 import { EdgeClient, type NodeAck, type PurgeMode } from './edge-client.js'
 
 export interface PurgeTarget {
@@ -259,6 +260,8 @@ export class Purger {
   private async enqueue(node: string, purge: QueuedPurge): Promise<void> {
     await this.options.redis.rpush(queueKey(node), JSON.stringify(purge))
     this.scheduleRetry(node)
+    // The queue stands in for the node's acknowledgement: it must survive a failover (when so configured).
+    await confirmReplicated(this.options.redis, `the purge ${purge.id} queued for ${node}`)
   }
 
   private scheduleRetry(node: string, delay?: number): void {
