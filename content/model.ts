@@ -25,12 +25,24 @@ export const BLOCK_SLOTS: readonly BlockSlot[] = ['nav', 'sidebar', 'main']
 
 export type BlockKind = 'text' | 'html' | 'snippet'
 
+/**
+ * Where a block shows: every page (`site`), a section's pages and its articles' pages (`section:<slug>`), one
+ * article's page (`article:<id>`), or a hub page where one of its `blocks` modules places it (`hub:<slug>`).
+ */
+export type BlockScopeKind = 'section' | 'article' | 'hub'
+export const BLOCK_SCOPE_KINDS: readonly BlockScopeKind[] = ['section', 'article', 'hub']
+export type BlockScope = 'site' | `${BlockScopeKind}:${string}`
+
+/** A block's scope; a block stored before scopes existed is a site block. */
+export const scopeOf = (block: Pick<Block, 'scope'>): BlockScope => block.scope ?? 'site'
+
 export interface Block {
   id: string
   slot: BlockSlot
   kind: BlockKind // text: escaped; html: sanitised of <esi: and <script; snippet: Handlebars, no prototype access
   content: string
   position: number // ascending order within the slot
+  scope?: BlockScope // absent: site (records written before scopes)
   startsAt?: string // ISO 8601: hidden before
   endsAt?: string // ISO 8601: hidden from then on
   updatedAt: string

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import type { ChainableCommander, Redis } from 'ioredis'
 import { Conflict, InvalidInput, NotFound, PreconditionFailed, TesseraError } from '../fragments/kit/errors.js'
 import { confirmReplicated, storeError } from '../fragments/kit/redis.js'
-import { BLOCK_SLOTS, EVENTS_STREAM, type Article, type Block, type BlockSlot, type ChangeEvent, type Nav, type Section, type StreamEvent } from './model.js'
+import { BLOCK_SLOTS, EVENTS_STREAM, scopeOf, type Article, type Block, type BlockScope, type BlockSlot, type ChangeEvent, type Nav, type Section, type StreamEvent } from './model.js'
 import {
   fromEcho,
   ID_PATTERN,
@@ -35,7 +35,7 @@ export const contentKeys = Object.freeze({
   // order, so a cursor (the last member seen) pages exactly with ZREVRANGEBYLEX
   articlesByUpdate: 'tessera:articles:updated-lex',
   searchWords: 'tessera:search:words', // zset: all scores 0, member "<word> <article id>" for each word of id, slug, title
-  indexVersion: 'tessera:indexes:version', // string: INDEX_VERSION once the indexes above are built for every article
+  indexVersion: 'tessera:indexes:version', // string: INDEX_VERSION once the indexes above are built for every article (and scopedBlocks for every block)
   articlesPublished: 'tessera:articles:published', // zset: published articles, score publishedAt ms
   articlesByViews: 'tessera:articles:views', // zset: published articles, score views
   sectionPublished: (slug: string) => `tessera:articles:section:${slug}`, // zset: published in section, score publishedAt ms
@@ -44,6 +44,7 @@ export const contentKeys = Object.freeze({
   sections: 'tessera:sections', // zset: section slugs, score position (ties: slug order)
   block: (id: string) => `tessera:block:${id}`, // string: Block JSON
   slotBlocks: (slot: BlockSlot) => `tessera:blocks:${slot}`, // zset: block ids, score position (ties: id order)
+  scopedBlocks: (slot: BlockSlot, scope: BlockScope) => `tessera:blocks:${slot}@${scope}`, // zset: the slot's blocks of one scope, as slotBlocks
   nav: 'tessera:nav', // string: Nav JSON
   events: EVENTS_STREAM, // stream: one entry per write, field `event` = ChangeEvent JSON
 })
@@ -53,7 +54,7 @@ const MAX_LIST = 1_000
 /** Index ranges a search reads at most (max(100, 4 x limit) entries, doubling up to 1600) before answering with what it found. */
 const SEARCH_MAX_ROUNDS = 20
 /** The layout of the indexes ensureIndexes builds; bump it when they change. */
-export const INDEX_VERSION = '2'
+export const INDEX_VERSION = '3'
 /** The pre-version-2 update index (zset, score updatedAt ms, member id), migrated by ensureIndexes. */
 const LEGACY_ARTICLES_BY_UPDATE = 'tessera:articles:updated'
 
@@ -265,6 +266,12 @@ export class ContentRepository {
     return slots.length === 1 ? blocks : blocks.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   }
 
+  /** The blocks one page shows in a slot for one scope, by position then id. Scheduling is the reader's call. */
+  async listScopedBlocks(slot: BlockSlot, scope: BlockScope): Promise<Block[]> {
+    const ids = await this.store(() => this.redis.zrange(contentKeys.scopedBlocks(slot, scope), 0, -1))
+    return this.getMany<Block>(ids.map(contentKeys.block))
+  }
+
   async getNav(): Promise<Nav | undefined> {
     return this.getJson<Nav>(contentKeys.nav)
   }
@@ -300,6 +307,12 @@ export class ContentRepository {
         articles += records.length
       }
     } while (cursor !== '0')
+    const blocks = await this.listBlocks()
+    if (blocks.length > 0) {
+      const tx = this.redis.pipeline()
+      for (const b of blocks) tx.zadd(k.scopedBlocks(b.slot, scopeOf(b)), b.position, b.id)
+      await this.store(() => tx.exec())
+    }
     await this.store(() => this.redis.multi().del(LEGACY_ARTICLES_BY_UPDATE).set(k.indexVersion, INDEX_VERSION).exec())
     return { rebuilt: true, articles }
   }
@@ -464,6 +477,7 @@ export class ContentRepository {
           apply: (tx) => {
             tx.del(k.block(id))
             tx.zrem(k.slotBlocks(before.slot), id)
+            tx.zrem(k.scopedBlocks(before.slot, scopeOf(before)), id)
           },
         },
       }
@@ -731,6 +745,8 @@ function writeBlock(tx: ChainableCommander, before: Block | undefined, after: Bl
   tx.set(contentKeys.block(after.id), JSON.stringify(after))
   if (before && before.slot !== after.slot) tx.zrem(contentKeys.slotBlocks(before.slot), after.id)
   tx.zadd(contentKeys.slotBlocks(after.slot), after.position, after.id)
+  if (before && (before.slot !== after.slot || scopeOf(before) !== scopeOf(after))) tx.zrem(contentKeys.scopedBlocks(before.slot, scopeOf(before)), after.id)
+  tx.zadd(contentKeys.scopedBlocks(after.slot, scopeOf(after)), after.position, after.id)
 }
 
 /** An article's member in the update index: its update time (ms, fixed width) and id. */

@@ -3,7 +3,7 @@
 // to UTC ISO 8601 (`2030-01-01T09:00:00.000Z`) so every reader can compare them as instants.
 import { InvalidInput } from '../fragments/kit/errors.js'
 import { checkSnippet } from '../fragments/kit/html.js'
-import { BLOCK_SLOTS, type Article, type Block, type BlockKind, type BlockSlot, type Nav, type NavEntry, type Section } from './model.js'
+import { BLOCK_SCOPE_KINDS, BLOCK_SLOTS, type Article, type Block, type BlockKind, type BlockScope, type BlockSlot, type Nav, type NavEntry, type Section } from './model.js'
 
 /** What an editor sends; the repository adds the id/slug from the path and `updatedAt`. */
 export type ArticleInput = Omit<Article, 'id' | 'updatedAt'>
@@ -63,7 +63,7 @@ export function validateSectionInput(raw: unknown): SectionInput {
 }
 
 export function validateBlockInput(raw: unknown): BlockInput {
-  const o = record(raw, ['slot', 'kind', 'content', 'position', 'startsAt', 'endsAt'])
+  const o = record(raw, ['slot', 'kind', 'content', 'position', 'scope', 'startsAt', 'endsAt'])
   const slot = oneOf<BlockSlot>('slot', o.slot, BLOCK_SLOTS)
   const kind = oneOf<BlockKind>('kind', o.kind, BLOCK_KINDS)
   const content = text('content', o.content, LIMITS.blockContentBytes)
@@ -76,12 +76,24 @@ export function validateBlockInput(raw: unknown): BlockInput {
     }
   }
   const input: BlockInput = { slot, kind, content, position: integer('position', o.position, -LIMITS.position, LIMITS.position) }
+  if (o.scope !== undefined) input.scope = validateScope('scope', o.scope)
   if (o.startsAt !== undefined) input.startsAt = isoDate('startsAt', o.startsAt)
   if (o.endsAt !== undefined) input.endsAt = isoDate('endsAt', o.endsAt)
   if (input.startsAt !== undefined && input.endsAt !== undefined && Date.parse(input.endsAt) <= Date.parse(input.startsAt)) {
     throw new InvalidInput('endsAt', 'must be later than startsAt')
   }
   return input
+}
+
+const SCOPE = new RegExp(`^(${BLOCK_SCOPE_KINDS.join('|')}):(.*)$`)
+
+/** `site`, or `section:<slug>`, `article:<id>`, `hub:<slug>` (the page it is aimed at need not exist yet). */
+export function validateScope(field: string, value: unknown): BlockScope {
+  const hint = 'must be site, section:<slug>, article:<id> or hub:<slug> (slug and id: 1-64 of a-z, 0-9 and "-")'
+  if (value === 'site') return 'site'
+  const m = typeof value === 'string' ? SCOPE.exec(value) : null
+  if (!m || !ID_PATTERN.test(m[2]!)) throw new InvalidInput(field, hint)
+  return value as BlockScope
 }
 
 export function validateNavInput(raw: unknown): NavInput {

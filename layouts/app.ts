@@ -7,6 +7,8 @@ import { type CachePolicy, fixedPolicy } from '../fragments/kit/policy.js'
 import { createService } from '../fragments/kit/service.js'
 import { isPublished } from '../fragments/article/fragment.js'
 import { articleKey, articleSlugKey, sectionKey } from '../fragments/kit/content-keys.js'
+import { slotInclude } from '../fragments/sections/fragment.js'
+import type { BlockScope, BlockSlot } from '../content/model.js'
 
 const templates = loadTemplates('layouts/templates')
 const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
@@ -18,18 +20,31 @@ export interface Shell {
   title: string
   heading?: string
   description?: string
-  /** What the page's main column includes; every page has the same header and sidebar includes. */
+  /** What the page's main column includes; every page has the nav and sidebar includes. */
   main: string[]
+  /**
+   * The scopes whose blocks the page shows besides the site's, in this order after them, each slot its own
+   * include: a section page its section's; an article page its section's and its own.
+   */
+  blockScopes?: BlockScope[]
 }
 
-const HEADER_INCLUDES = ['/fragments/nav', '/fragments/sections/nav']
-const ASIDE_INCLUDES = ['/fragments/sidebar', '/fragments/sections/sidebar']
+/** Each (slot, scope) a page shows: the site's first, then the page's own scopes. */
+export const blockIncludes = (slot: BlockSlot, scopes: BlockScope[]): string[] => ['site' as const, ...scopes].map((scope) => slotInclude(slot, scope))
 
 /** The shell's html and the URL of every include in it (the page tier measures them: varnish/tier.vcl). */
 export function renderShell(shell: Shell): { html: string; includes: string[] } {
-  const includes = { header: HEADER_INCLUDES, main: shell.main, aside: ASIDE_INCLUDES }
+  const scopes = shell.blockScopes ?? []
+  const includes = {
+    header: ['/fragments/nav', ...blockIncludes('nav', scopes)],
+    main: shell.main,
+    aside: ['/fragments/sidebar', ...blockIncludes('sidebar', scopes)],
+  }
   return { html: templates.page({ ...shell, includes }), includes: [...includes.header, ...includes.main, ...includes.aside] }
 }
+
+/** The main slot's blocks of these scopes (the site's main slot is the home page's). */
+const mainBlocks = (scopes: BlockScope[]): string[] => scopes.map((scope) => slotInclude('main', scope))
 
 const notFoundShell = (what: string) =>
   renderShell({ layout: 'not-found', title: 'Page not found', heading: 'Page not found', description: `We could not find ${what}. It may have moved or been unpublished.`, main: [] })
@@ -70,9 +85,10 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
           // Tagged so that publishing an article under this slug replaces the cached 404 at once.
           return { status: 404, ...notFoundShell('that article'), keys: [articleSlugKey(slug)] }
         }
+        const blockScopes: BlockScope[] = [`section:${article.section}`, `article:${article.id}`]
         return {
-          ...renderShell({ layout: 'article', title: article.title, description: article.summary, main: [`/fragments/article/${article.id}`] }),
-          // The shell shows the title and the summary; the body is an include of its own.
+          ...renderShell({ layout: 'article', title: article.title, description: article.summary, main: [`/fragments/article/${article.id}`, ...mainBlocks(blockScopes)], blockScopes }),
+          // The shell shows the title, the summary and its section's blocks (includes); the body is an include of its own.
           keys: [articleKey('head', article.id), articleSlugKey(slug)],
         }
       },
@@ -94,7 +110,14 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
         const section = await content.getSection(slug)
         if (!section) return { status: 404, ...notFoundShell('that section'), keys: [sectionKey(slug)] }
         return {
-          ...renderShell({ layout: 'section', title: section.title, heading: section.title, description: section.description, main: [`/fragments/article/front/section-${slug}`] }),
+          ...renderShell({
+            layout: 'section',
+            title: section.title,
+            heading: section.title,
+            description: section.description,
+            main: [...mainBlocks([`section:${slug}`]), `/fragments/article/front/section-${slug}`],
+            blockScopes: [`section:${slug}`],
+          }),
           keys: [sectionKey(slug)],
         }
       },

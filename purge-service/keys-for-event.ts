@@ -2,12 +2,13 @@
 // names them by what each object shows). Table-driven: each rule names the keys one aspect of a change calls
 // for, from the event's before and after. Article lists also need the lists as they are now: which articles
 // sort before this one decides whether it enters, leaves or moves within the first N (keysForChange reads them).
-import type { Article, Block, ChangeEvent, Nav, Section } from '../content/model.js'
+import { scopeOf, type Article, type Block, type ChangeEvent, type Nav, type Section } from '../content/model.js'
 import {
   ARTICLE_SHOWS,
   type ArticleView,
   articleKey,
   articleSlugKey,
+  blockKey,
   type ListName,
   listKey,
   listLengths,
@@ -17,6 +18,7 @@ import {
   sectionKey,
   sectionList,
   sectionTitleKey,
+  slotKey,
 } from '../fragments/kit/content-keys.js'
 
 /** Each list as the content store gives it now, first `length` articles (what a render would show). */
@@ -121,11 +123,12 @@ const SECTION_RULES: Array<Rule<Section>> = [
 ]
 
 const BLOCK_RULES: Array<Rule<Block>> = [
-  (b, a) => [`block:${(a ?? b)!.id}`],
-  // entering, leaving or moving within a slot, or a new schedule, changes the slot itself
+  (b, a) => [blockKey((a ?? b)!.id)],
+  // entering, leaving or moving within a slot's blocks for a scope (a new slot or scope: both), or a new
+  // schedule, changes what that (slot, scope) shows: only the pages of that scope include it
   (b, a) =>
-    !b || !a || b.slot !== a.slot || b.position !== a.position || b.startsAt !== a.startsAt || b.endsAt !== a.endsAt
-      ? [...new Set([b?.slot, a?.slot].filter((s): s is Block['slot'] => !!s))].map((s) => `slot:${s}`)
+    !b || !a || b.slot !== a.slot || scopeOf(b) !== scopeOf(a) || b.position !== a.position || b.startsAt !== a.startsAt || b.endsAt !== a.endsAt
+      ? [b, a].filter((x): x is Block => !!x).map((x) => slotKey(x.slot, scopeOf(x)))
       : [],
 ]
 

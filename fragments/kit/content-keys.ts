@@ -1,6 +1,6 @@
 // The surrogate keys of what an object shows of the content, named by what it shows: the renders tag their
 // objects with these, and purge-service/keys-for-event.ts purges exactly the ones a change touches.
-import type { Article } from '../../content/model.js'
+import type { Article, BlockScope, BlockSlot } from '../../content/model.js'
 
 /**
  * The article fields each kind of object shows. Its key is purged when one of them changes (and when the
@@ -9,8 +9,8 @@ import type { Article } from '../../content/model.js'
 export const ARTICLE_SHOWS = {
   /** The body fragment (`article:<id>`): everything but the slug and the read count. */
   body: ['title', 'summary', 'author', 'publishedAt', 'body', 'section'],
-  /** The article page's shell (`article-head:<id>`): its title and description. */
-  head: ['title', 'summary'],
+  /** The article page's shell (`article-head:<id>`): its title and description, and its section's block includes. */
+  head: ['title', 'summary', 'section'],
   /** A front's teaser (`article-teaser:<id>`): link, title, summary, date. */
   teaser: ['slug', 'title', 'summary', 'publishedAt'],
   /** A sidebar entry (`article-link:<id>`): link and title. */
@@ -74,3 +74,20 @@ export const everySectionKey = (slug: string): string[] => [
   ...listLengths(sectionList(slug)).map((n) => listKey(sectionList(slug), n)),
   NAV_SECTIONS_KEY,
 ]
+
+// ------------------------------------------------------------------------------------------ blocks and hubs
+
+/** Every object showing the block (its slot's include for its scope, a hub's blocks module). */
+export const blockKey = (id: string): string => `block:${id}`
+
+/**
+ * Every object showing which blocks a slot has for one scope and in what order: `slot:<slot>` for the site's
+ * (as before scopes), `slot:<slot>.<kind>.<id>` for a section's, an article's or a hub's.
+ */
+export const slotKey = (slot: BlockSlot, scope: BlockScope): string => (scope === 'site' ? `slot:${slot}` : `slot:${slot}.${scope.replace(':', '.')}`)
+
+/** A hub page's shell: its title, description, schedule and how many modules it has (a cached 404 too). */
+export const hubKey = (slug: string): string => `hub:${slug}`
+
+/** The include of a hub's module at `index` (from 0): what that module is. */
+export const hubModuleKey = (slug: string, index: number): string => `module:${slug}.${index}`

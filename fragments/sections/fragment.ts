@@ -1,4 +1,5 @@
-import { BLOCK_SLOTS, type Block, type BlockSlot } from '../../content/model.js'
+import { BLOCK_SCOPE_KINDS, BLOCK_SLOTS, type Block, type BlockScope, type BlockScopeKind, type BlockSlot } from '../../content/model.js'
+import { blockKey, slotKey } from '../kit/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
 import { hbs, loadTemplates, neutraliseEsi, renderSnippet } from '../kit/html.js'
 
@@ -32,20 +33,36 @@ export function renderBlock(block: Block, now: Date): string {
   }
 }
 
-/** Editor-made blocks of one slot (nav, sidebar, main), in order, each shown only in its scheduled window. */
+/** The include of a slot's blocks for one scope: `/fragments/sections/<slot>` (site), `.../<slot>/<kind>/<id>`. */
+export function slotInclude(slot: BlockSlot, scope: BlockScope): string {
+  return scope === 'site' ? `/fragments/sections/${slot}` : `/fragments/sections/${slot}/${scope.replace(':', '/')}`
+}
+
+const ID = /^[a-z0-9][a-z0-9-]{0,63}$/
+
+/**
+ * Editor-made blocks of one slot (nav, sidebar, main) for one scope (the site's, a section's, an article's, a
+ * hub's), in order, each shown only in its scheduled window. A page includes one per slot and scope it shows.
+ */
 export const sections = defineFragment({
   name: 'sections',
-  routes: ['/fragments/sections/:slot'],
-  checkParams: (params) => (BLOCK_SLOTS.includes(params.slot as BlockSlot) ? undefined : 'unknown slot'),
+  routes: ['/fragments/sections/:slot', '/fragments/sections/:slot/:scopeKind/:scopeId'],
+  checkParams: (params) => {
+    if (!BLOCK_SLOTS.includes(params.slot as BlockSlot)) return 'unknown slot'
+    if (params.scopeKind !== undefined && !BLOCK_SCOPE_KINDS.includes(params.scopeKind as BlockScopeKind)) return 'unknown scope'
+    if (params.scopeId !== undefined && !ID.test(params.scopeId)) return 'bad scope id'
+    return undefined
+  },
   policy: { ttl: 120, grace: 30, keep: 86_400 },
   fallback: () => '<div data-fragment="sections" data-fragment-state="unavailable"></div>',
   async render({ content, params, now }) {
     const slot = params.slot as BlockSlot
-    const blocks = await content.listBlocks(slot)
+    const scope: BlockScope = params.scopeKind === undefined ? 'site' : `${params.scopeKind as BlockScopeKind}:${params.scopeId}`
+    const blocks = await content.listScopedBlocks(slot, scope)
     const shown = blocks.filter((b) => isActive(b, now)).map((b) => ({ id: b.id, kind: b.kind, html: renderBlock(b, now) }))
     return {
-      html: templates.slot({ slot, blocks: shown }),
-      keys: [`slot:${slot}`, ...blocks.map((b) => `block:${b.id}`)],
+      html: templates.slot({ slot, scope, blocks: shown }),
+      keys: [slotKey(slot, scope), ...blocks.map((b) => blockKey(b.id))],
       nextChange: nextScheduledChange(blocks, now),
     }
   },

@@ -18,6 +18,11 @@ const kb = (n: number) => 'x'.repeat(n * 1024)
 type Case = [name: string, validate: (raw: unknown) => unknown, raw: unknown, field: string]
 const cases: Case[] = [
   ['article: not an object', validateArticleInput, [], 'input'],
+  ['block: scope of an unknown kind', validateBlockInput, { ...block, scope: 'page:home' }, 'scope'],
+  ['block: scope without its id', validateBlockInput, { ...block, scope: 'section:' }, 'scope'],
+  ['block: scope with a bad slug', validateBlockInput, { ...block, scope: 'section:Bad Slug' }, 'scope'],
+  ['block: scope naming two things', validateBlockInput, { ...block, scope: 'article:1:2' }, 'scope'],
+  ['block: scope not a string', validateBlockInput, { ...block, scope: 7 }, 'scope'],
   ['article: null', validateArticleInput, null, 'input'],
   ['article: slug missing', validateArticleInput, { ...article, slug: undefined }, 'slug'],
   ['article: slug with capitals and space', validateArticleInput, { ...article, slug: 'Bad Slug' }, 'slug'],

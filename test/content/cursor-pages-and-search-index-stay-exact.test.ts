@@ -81,3 +81,13 @@ t.test('a store written before the indexes gets them once (ensureIndexes), the o
   t.equal(await redis.exists('tessera:articles:updated'), 0)
   t.same(await repo.ensureIndexes(), { rebuilt: false, articles: 0 }, 'a no-op afterwards')
 })
+
+t.test('blocks written before scopes are indexed as site blocks once (ensureIndexes)', async (t) => {
+  const { repo, redis } = await openStore(t)
+  await repo.putBlock('promo', { slot: 'sidebar', kind: 'text', content: 'Hi', position: 1 })
+  // the layout before: the slot's index only
+  await redis.del(contentKeys.scopedBlocks('sidebar', 'site'), contentKeys.indexVersion)
+  t.same(await repo.listScopedBlocks('sidebar', 'site'), [], 'before: the site scope is empty')
+  t.same(await repo.ensureIndexes(), { rebuilt: true, articles: 0 })
+  t.same((await repo.listScopedBlocks('sidebar', 'site')).map((b) => b.id), ['promo'])
+})

@@ -37,7 +37,7 @@ const cases: Array<[string, ChangeEvent, string[]]> = [
   ['article created published', put('article', undefined, article()), ['article:42', 'article-slug:tide-tables', ...lengthsOnly('latest', [12, 5]), ...lengthsOnly('popular', [5]), ...lengthsOnly('section-news', [12])]],
   ['article unpublished', put('article', article(), article({ publishedAt: undefined })), ['article:42', 'article-slug:tide-tables', ...wholeList('latest', [12, 5]), ...wholeList('popular', [5]), ...wholeList('section-news', [12])]],
   ['article deleted', put('article', article(), undefined), ['article:42', 'article-slug:tide-tables', ...wholeList('latest', [12, 5]), ...wholeList('popular', [5]), ...wholeList('section-news', [12])]],
-  ['article moved between sections: its body, and both section fronts (not the latest front or the sidebar)', put('article', article(), article({ section: 'culture' })), ['article:42', ...wholeList('section-news', [12]), ...lengthsOnly('section-culture', [12])]],
+  ['article moved between sections: its body, its shell (its section\'s blocks), and both section fronts (not the latest front or the sidebar)', put('article', article(), article({ section: 'culture' })), ['article:42', 'article-head:42', ...wholeList('section-news', [12]), ...lengthsOnly('section-culture', [12])]],
   ['article re-dated: body and teaser show the date; the latest, section lists', put('article', article(), article({ publishedAt: day(2) })), ['article:42', 'article-teaser:42', ...wholeList('latest', [12, 5]), ...wholeList('section-news', [12])]],
   ['article read count changed: the most-read list only', put('article', article(), article({ views: 11 })), wholeList('popular', [5])],
   ['section renamed: its page, the bodies showing its title, the nav listing sections', put('section', section(), section({ title: 'Latest news' })), ['section:news', 'section-title:news', 'nav-sections']],
@@ -51,6 +51,14 @@ const cases: Array<[string, ChangeEvent, string[]]> = [
   ['block re-ordered', put('block', block(), block({ position: 2 })), ['block:promo', 'slot:sidebar']],
   ['block rescheduled', put('block', block(), block({ endsAt: '2026-07-01T00:00:00.000Z' })), ['block:promo', 'slot:sidebar']],
   ['block deleted', put('block', block(), undefined), ['block:promo', 'slot:sidebar']],
+  ['section block created: its (slot, section) include only', put('block', undefined, block({ scope: 'section:news' })), ['block:promo', 'slot:sidebar.section.news']],
+  ['section block edited: the block only', put('block', block({ scope: 'section:news' }), block({ scope: 'section:news', content: 'New' })), ['block:promo']],
+  ['section block re-ordered: its (slot, section) include', put('block', block({ scope: 'section:news' }), block({ scope: 'section:news', position: 5 })), ['block:promo', 'slot:sidebar.section.news']],
+  ['block scope changed from the site to a section: both includes', put('block', block(), block({ scope: 'section:news' })), ['block:promo', 'slot:sidebar', 'slot:sidebar.section.news']],
+  ['block scope changed between articles: both articles\' includes', put('block', block({ scope: 'article:1' }), block({ scope: 'article:2' })), ['block:promo', 'slot:sidebar.article.1', 'slot:sidebar.article.2']],
+  ['explicit site scope is the site', put('block', block(), block({ scope: 'site' })), ['block:promo']],
+  ['hub block moved to another slot', put('block', block({ scope: 'hub:spring' }), block({ scope: 'hub:spring', slot: 'main' })), ['block:promo', 'slot:sidebar.hub.spring', 'slot:main.hub.spring']],
+  ['section block deleted', put('block', block({ scope: 'section:news' }), undefined), ['block:promo', 'slot:sidebar.section.news']],
   ['nav changed', put('nav', { entries: [], updatedAt: 'x' }, { entries: [{ label: 'Home', href: '/' }], updatedAt: 'y' }), ['nav']],
 ]
 
