@@ -19,9 +19,10 @@ import { pageTier } from './scenarios/page-tier.js'
 import { cacheAtScale } from './scenarios/cache-at-scale.js'
 import { contentScale } from './scenarios/content-scale.js'
 import { shield } from './scenarios/shield.js'
+import { legacyOffload } from './scenarios/legacy-offload.js'
 import type { Scenario } from './support/scenario.js'
 
-const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, pageTier, monolithVsEdge, coldPage, cacheAtScale, contentScale, shield]
+const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, pageTier, monolithVsEdge, coldPage, cacheAtScale, contentScale, shield, legacyOffload]
 
 function varnishVersion(): string {
   // varnishd -V prints its version on stderr.

@@ -1,5 +1,5 @@
 // A simulated legacy CMS (issue 16's demo): slow renders, an occasional 500 that asks to be cached, a hang now
-// and then, a few routes of its own (/video/..., /slideshows/..., the old /sections/...), a login with a
+// and then, a few routes of its own (/video/..., /slideshows/..., the old /sections/..., an archive of /stories/N), a login with a
 // PHPSESSID session, Surrogate-Key headers, and one page (/video/) that includes Tessera's nav by ESI.
 // The edge is what makes it bearable (varnish/legacy.vcl). GET /_legacy/stats counts what it rendered.
 import { randomBytes } from 'node:crypto'
@@ -102,6 +102,18 @@ export function buildLegacyDemoApp(config: LegacyDemoConfig, options: { logLevel
     if (!SLIDESHOWS.includes(request.params.slug)) return reply.code(404).type('text/html; charset=utf-8').send(page('Not found', '<p>No such slideshow.</p>'))
     if (!(await render(request, reply))) return reply
     return reply.type('text/html; charset=utf-8').send(page(request.params.slug.replace(/-/g, ' '), '<ol><li>Slide one</li><li>Slide two</li><li>Slide three</li></ol>'))
+  })
+
+  // The archive: old stories nobody edits any more, read with a long tail of popularity.
+  app.get<{ Params: { n: string } }>('/stories/:n', async (request, reply) => {
+    const n = Number(request.params.n)
+    if (!/^[1-9][0-9]*$/.test(request.params.n) || n > config.stories) return reply.code(404).type('text/html; charset=utf-8').send(page('Not found', '<p>No such story.</p>'))
+    if (!(await render(request, reply))) return reply
+    return reply
+      .header('cache-control', 'public, s-maxage=600')
+      .header('surrogate-key', `stories story-${n}`)
+      .type('text/html; charset=utf-8')
+      .send(page(`Story ${n} from the archive`, `<p>An old story, number ${n}, as the legacy CMS renders it.</p>`))
   })
 
   // The old section pages, which Tessera's /sections/:slug replaces (the README's walk-through moves the route).

@@ -10,6 +10,8 @@ export interface LegacyDemoConfig {
   hangRate: number
   hangMs: number
   seed: number
+  /** Old stories in the archive, /stories/1 to /stories/<stories> (what most of a legacy site is). */
+  stories: number
 }
 
 export function loadLegacyDemoConfig(env: Record<string, string | undefined> = process.env): Readonly<LegacyDemoConfig> {
@@ -30,6 +32,7 @@ export function loadLegacyDemoConfig(env: Record<string, string | undefined> = p
     hangRate: num('TESSERA_DEMO_LEGACY_HANG_RATE', 0.01, 0, 1, false),
     hangMs: num('TESSERA_DEMO_LEGACY_HANG_MS', 12_000, 0, 120_000, true),
     seed: num('TESSERA_DEMO_LEGACY_SEED', 16, 0, 2 ** 31, true),
+    stories: num('TESSERA_DEMO_LEGACY_STORIES', 500, 0, 100_000, true),
   }
   if (config.errorRate + config.hangRate > 1) problems.push('TESSERA_DEMO_LEGACY_ERROR_RATE + TESSERA_DEMO_LEGACY_HANG_RATE must be at most 1')
   if (problems.length) throw new InvalidConfig(problems)

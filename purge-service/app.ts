@@ -137,23 +137,26 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     banTokens(expression) // refuses here, as a 400, what varnishd's CLI could not carry
     banTokens(pageTierExpression)
     const secret = await readFile(deps.adminSecretFile)
-    const nodes = await Promise.all(
-      deps.purger.nodes.map(async (node, i) => {
-        const started = performance.now()
+    const banNode = async (node: string, tier: 'shield' | 'edge', admin: { host: string; port: number } | undefined) => {
+      const started = performance.now()
+      try {
+        if (!admin) throw Object.assign(new Error(`no admin address configured for ${node}`), { code: 'TESSERA_BAN_FAILED' })
+        const cli = await VarnishCli.connect({ ...admin, secret, timeoutMs: 2000 })
         try {
-          const cli = await VarnishCli.connect({ ...deps.edgeAdmins[i], secret, timeoutMs: 2000 })
-          try {
-            await cli.ban(expression)
-            await cli.ban(pageTierExpression)
-          } finally {
-            await cli.close()
-          }
-          return { node, ok: true, ms: Math.round(performance.now() - started) }
-        } catch (err) {
-          return { node, ok: false, error: { code: (err as { code?: string }).code ?? 'TESSERA_BAN_FAILED', message: (err as Error).message } }
+          await cli.ban(expression)
+          await cli.ban(pageTierExpression)
+        } finally {
+          await cli.close()
         }
-      }),
-    )
+        return { node, tier, ok: true, ms: Math.round(performance.now() - started) }
+      } catch (err) {
+        return { node, tier, ok: false, error: { code: (err as { code?: string }).code ?? 'TESSERA_BAN_FAILED', message: (err as Error).message } }
+      }
+    }
+    // The shields first, as for purges: an edge that refetches a banned object must not find it at its shield.
+    const shields = await Promise.all(deps.purger.shieldNodes.map((node, i) => banNode(node, 'shield', deps.shieldAdmins?.[i])))
+    const edges = await Promise.all(deps.purger.nodes.map((node, i) => banNode(node, 'edge', deps.edgeAdmins[i])))
+    const nodes = [...shields, ...edges]
     const complete = nodes.every((n) => n.ok)
     // Every node runs the same varnishd: if they all refused the expression (106), the input was at fault.
     const refused = nodes.filter((n) => !n.ok && /answered 106/.test(n.error?.message ?? ''))

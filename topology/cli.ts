@@ -43,11 +43,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'reload': {
       const report = await reloadFromConfig(config, { topology, site: site() })
-      for (const e of report.edges) {
+      for (const e of [...(report.shields ?? []), ...report.edges]) {
         if (e.ok) process.stdout.write(`${e.edge}: now runs ${e.vcl}${e.discarded.length ? ` (discarded ${e.discarded.join(', ')})` : ''}\n`)
         else process.stderr.write(`${e.edge}: ${e.error?.code}: ${e.error?.message}\n`)
       }
-      process.stdout.write(report.ok ? `every edge (${report.edges.length}) runs ${report.vcl}\n` : `${report.edges.filter((e) => !e.ok).length} of ${report.edges.length} edges did not take ${report.vcl}; they keep the VCL they were running\n`)
+      const nodes = [...(report.shields ?? []), ...report.edges]
+      const shields = report.shields?.length ? ` and shield (${report.shields.length})` : ''
+      process.stdout.write(report.ok ? `every edge (${report.edges.length})${shields} runs ${report.vcl}\n` : `${nodes.filter((e) => !e.ok).length} of ${nodes.length} nodes did not take ${report.vcl}; they keep the VCL they were running\n`)
       return report.ok ? 0 : 1
     }
     default:

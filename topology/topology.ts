@@ -104,7 +104,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 function nodes<T extends TopologyShield>(
   raw: unknown,
-  kind: 'edges' | 'shields',
+  kind: 'edges' | 'shields' | 'shield',
   names: Set<string>,
   problems: string[],
   extra: (entry: Record<string, unknown>, where: string, node: TopologyShield) => T,
@@ -148,7 +148,7 @@ export function parseTopology(text: string, source: string): Topology {
     throw new InvalidTopology(source, [`not YAML: ${(err as Error).message}`])
   }
   if (!isObject(doc)) throw new InvalidTopology(source, ['must be a mapping with services: and edges: (see the README, "Running on several machines")'])
-  unknownKeys(doc, ['services', 'edges', 'shields', 'purge_acl'], 'top level', problems)
+  unknownKeys(doc, ['services', 'edges', 'shields', 'shield', 'purge_acl'], 'top level', problems)
 
   const services = {} as Record<TopologyService, HostPort[]>
   const rawServices = doc.services
@@ -180,7 +180,12 @@ export function parseTopology(text: string, source: string): Topology {
     return { ...node, ...(inner ? { inner } : {}) }
   })
   if (doc.edges === undefined || (Array.isArray(doc.edges) && doc.edges.length === 0)) problems.push('edges: must list at least one edge node {name, url, admin}')
-  const shields = nodes(doc.shields, 'shields', names, problems, (_entry, _where, node) => node)
+  // `shields:` (a list, like edges:) is the documented key; `shield:` (the issue's name) is read the same way, as a
+  // list or as the one shield's mapping.
+  if (doc.shield !== undefined && doc.shields !== undefined) problems.push('shield: and shields: name the same list; use one (shields: preferred)')
+  const shields = doc.shields !== undefined || doc.shield === undefined
+    ? nodes(doc.shields, 'shields', names, problems, (_entry, _where, node) => node)
+    : nodes(isObject(doc.shield) ? [doc.shield] : doc.shield, 'shield', names, problems, (_entry, _where, node) => node)
 
   let purgeAcl = DEFAULT_PURGE_ACL
   if (doc.purge_acl !== undefined) {

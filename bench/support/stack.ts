@@ -21,6 +21,8 @@ export interface BenchStackOptions {
   storageMb?: number
   /** The shield tier (varnish/shield.vcl, TESSERA_SHIELD); default off. */
   shield?: boolean
+  /** A legacy CMS behind the edge (issue 16): the simulated one, a routes file, a legacy origin; as for the tests. */
+  legacy?: { demo?: boolean; routesFile?: string; origin?: string }
   /**
    * Seed the demo content as of this instant instead of the stack's start: the seed's dates are relative to
    * it, so stacks seeded with the same instant serve byte-identical pages.

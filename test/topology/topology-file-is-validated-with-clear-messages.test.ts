@@ -38,6 +38,19 @@ t.test('a three-machine topology is read with every instance, edge and shield', 
   t.equal(topo.source, 'three.yaml')
 })
 
+t.test('shield: (the issue\'s name) is read as shields: is, as a list or as one mapping; both at once is refused', async (t) => {
+  const expected = [{ name: 'shield1', url: 'http://10.0.0.13:8090', admin: { host: '10.0.0.13', port: 6192 } }]
+  t.same(parseTopology(THREE_MACHINES.replace('shields:', 'shield:'), 'x.yaml').shields, expected, 'shield: as a list')
+  const one = THREE_MACHINES.replace(/shields:\n  - name: shield1\n    url: (\S+)\n    admin: (\S+)\n/, 'shield: { name: shield1, url: $1, admin: $2 }\n')
+  t.match(one, /^shield: \{ name: shield1/m)
+  t.same(parseTopology(one, 'x.yaml').shields, expected, 'shield: as one mapping')
+  const two = THREE_MACHINES.replace('shields:', 'shield:\n  - name: shield2\n    url: http://10.0.0.14:8090\n    admin: 10.0.0.14:6192\nshields:')
+  const error = t.throws(() => parseTopology(two, 'x.yaml')) as InvalidTopology
+  t.same(error.problems, ['shield: and shields: name the same list; use one (shields: preferred)'])
+  const bad = t.throws(() => parseTopology(THREE_MACHINES.replace('shields:', 'shield:').replace('name: shield1', 'name: Shield1'), 'x.yaml')) as InvalidTopology
+  t.match(bad.problems, [/^shield\[0\]\.name: "Shield1" must be/], 'problems name the key the file used')
+})
+
 t.test('without shields and purge_acl: none, and PURGE from loopback only', async (t) => {
   const topo = parseTopology(THREE_MACHINES.replace(/shields:[\s\S]*$/, ''), 'x.yaml')
   t.same(topo.shields, [])
