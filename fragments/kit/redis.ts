@@ -66,7 +66,11 @@ export async function confirmReplicated(redis: Redis, what: string): Promise<voi
 /** Connection-level failures (down, refused, reset, gave up retrying) and Redis saying it cannot serve now. */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false
-  if (err.name === 'ReplyError') return /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY|NOREPLICAS)\b/.test(err.message)
+  if (err.name === 'ReplyError') {
+    // A MULTI whose queued commands were refused (NOREPLICAS from a primary just promoted) aborts as a whole.
+    if (err.message.startsWith('EXECABORT')) return ((err as Error & { previousErrors?: unknown[] }).previousErrors ?? []).some(isRedisUnavailable)
+    return /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY|NOREPLICAS)\b/.test(err.message)
+  }
   if (err.name === 'MaxRetriesPerRequestError') return true
   const code = (err as Error & { code?: string }).code
   if (code !== undefined && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)) return true
