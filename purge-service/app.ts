@@ -1,4 +1,4 @@
-// The purge service's HTTP API, for editors (and ops): purge, preview, audit, edge health, bans.
+// The purge service's HTTP API, for editors (and ops): purge, preview, audit, the edge nodes (edges-api.ts), bans.
 import { readFile } from 'node:fs/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
@@ -9,6 +9,7 @@ import { urlsAffectedBy } from '../fragments/kit/key-index.js'
 import { requireBearer } from '../fragments/kit/service.js'
 import { createService } from '../fragments/kit/service.js'
 import { registerConsole } from './console/routes.js'
+import { edgeEntries, registerEdgeRoutes, type TopologyControl } from './edges-api.js'
 import { openApiDocument } from './openapi.js'
 import { registerPolicyRoutes } from './policy-api.js'
 import type { EventLog } from './event-log.js'
@@ -35,6 +36,8 @@ export interface PurgeApiDeps {
   shieldAdmins?: Array<{ host: string; port: number }>
   shieldWorkDirs?: Array<string | undefined>
   warmConcurrency: number
+  /** Loading the site VCL on a joining node and POST /topology/reload (server.ts); absent: both answer 409. */
+  topology?: TopologyControl
   logger?: Logger
 }
 
@@ -89,41 +92,6 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     return { purges: await deps.purger.audit(limit) }
   })
 
-  app.get('/edges', async (request) => {
-    who(request)
-    const lags = await deps.purger.lag()
-    const secret = await readFile(deps.adminSecretFile).catch(() => undefined)
-    const report = async (lag: (typeof lags)[number], address: { host: string; port: number } | undefined) => {
-      if (!address) return { ...lag, admin: { reachable: false, error: 'no admin address configured (TESSERA_EDGE_ADMINS)' } }
-      if (!secret) return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: false, error: `cannot read ${deps.adminSecretFile}` } }
-      try {
-        const cli = await VarnishCli.connect({ ...address, secret, timeoutMs: 2000 })
-        try {
-          await cli.ping()
-          const backends = await cli.backendList()
-          return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: true, backends: backends.map((b) => ({ name: b.name, health: b.health, admin: b.admin, probe: b.probe })) } }
-        } finally {
-          await cli.close()
-        }
-      } catch (err) {
-        return { ...lag, admin: { address: `${address.host}:${address.port}`, reachable: false, error: (err as Error).message } }
-      }
-    }
-    const edgeLags = lags.filter((l) => l.tier === 'edge')
-    const shieldLags = lags.filter((l) => l.tier === 'shield')
-    const edges = await Promise.all(deps.purger.nodes.map((node, i) => report(edgeLags.find((l) => l.node === node)!, deps.edgeAdmins[i])))
-    // The shield tier: purged before the edges; an edge takes a shield's copies only once the shield has had
-    // every purge the edge has had (varnish/shield.vcl).
-    const shields = await Promise.all(
-      deps.purger.shieldNodes.map(async (node, i) => ({
-        ...(await report(shieldLags.find((l) => l.node === node)!, deps.shieldAdmins?.[i])),
-        cache: await shieldCache(deps.shieldWorkDirs?.[i]),
-      })),
-    )
-    // the change stream: how far behind the slowest consumer group is, and whether that is over the cap
-    return { edges, ...(shields.length ? { shields } : {}), ...(deps.eventLog ? { events: await deps.eventLog.status() } : {}) }
-  })
-
   app.post('/bans', async (request, reply) => {
     const role = who(request)
     const body = request.body as Record<string, unknown> | null
@@ -155,7 +123,8 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     }
     // The shields first, as for purges: an edge that refetches a banned object must not find it at its shield.
     const shields = await Promise.all(deps.purger.shieldNodes.map((node, i) => banNode(node, 'shield', deps.shieldAdmins?.[i])))
-    const edges = await Promise.all(deps.purger.nodes.map((node, i) => banNode(node, 'edge', deps.edgeAdmins[i])))
+    const live = (await edgeEntries(deps)).filter((e) => e.state !== 'removed')
+    const edges = await Promise.all(live.map((e) => banNode(e.url, 'edge', e.admin)))
     const nodes = [...shields, ...edges]
     const complete = nodes.every((n) => n.ok)
     // Every node runs the same varnishd: if they all refused the expression (106), the input was at fault.
@@ -167,6 +136,7 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     return reply.code(complete ? 200 : 502).send({ expression, pageTierExpression, complete, nodes })
   })
 
+  registerEdgeRoutes(app, deps, shieldCache)
   registerPolicyRoutes(app, deps)
   registerStatsRoutes(app, deps)
   registerConsole(app, deps)

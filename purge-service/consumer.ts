@@ -1,6 +1,8 @@
 // Content change events -> purges. A Redis consumer group gives at-least-once delivery: an event is
 // acknowledged only after its purge reached every edge node or sits in a lagging node's durable queue; a
 // crash between read and purge leaves it pending, and the next start (same consumer name) reads it again.
+// Several purge-service instances share the group, each under its own name (host:port): an event goes to one of
+// them, and what a dead one left pending is taken over by another once it has been idle claimIdleMs.
 import os from 'node:os'
 import type { Redis } from 'ioredis'
 import type { Logger } from '../fragments/kit/log.js'
@@ -12,7 +14,7 @@ import type { PurgeRecord, Purger } from './purger.js'
 export const CONSUMER_GROUP = 'tessera-purgers'
 const BATCH = 200
 /** Entries another consumer left pending this long are taken over (that consumer is presumed dead). */
-const CLAIM_IDLE_MS = 30_000
+export const DEFAULT_CLAIM_IDLE_MS = 30_000
 
 type Entries = Array<[id: string, fields: string[]]>
 
@@ -20,7 +22,10 @@ export interface ConsumerOptions {
   redis: Redis // a dedicated connection: XREADGROUP blocks it
   purger: Purger
   log: Logger
+  /** Unique per instance (server.ts: host:port); default: the host name. */
   consumerName?: string
+  /** TESSERA_PURGE_CLAIM_IDLE_MS: how long another consumer's pending events wait before this one takes them. */
+  claimIdleMs?: number
   blockMs?: number
   onPurged?: (record: PurgeRecord, events: ChangeEvent[]) => void
   /** The article lists as the content store has them now: a list is purged only where an article enters, leaves or moves (without it, every object showing a re-sorted list). */
@@ -64,10 +69,11 @@ export class EventConsumer {
           // What this consumer read before a crash or restart and never acknowledged.
           entries = await this.read('0')
           if (entries.length === 0) ownPendingDone = true
-        } else if (Date.now() - lastClaim > CLAIM_IDLE_MS / 2) {
+        } else if (Date.now() - lastClaim > this.claimIdleMs / 2) {
           lastClaim = Date.now()
-          const claimed = (await this.options.redis.xautoclaim(EVENTS_STREAM, CONSUMER_GROUP, this.name, CLAIM_IDLE_MS, '0', 'COUNT', BATCH)) as [string, Entries, string[]?]
+          const claimed = (await this.options.redis.xautoclaim(EVENTS_STREAM, CONSUMER_GROUP, this.name, this.claimIdleMs, '0', 'COUNT', BATCH)) as [string, Entries, string[]?]
           entries = claimed[1].filter((e) => e && e[1])
+          if (claimed[0] !== '0-0') lastClaim = 0 // more to look at: the next turn claims on
         }
         if (entries.length === 0) entries = await this.read('>')
         if (entries.length > 0) await this.handle(entries)
@@ -80,6 +86,10 @@ export class EventConsumer {
         await new Promise((r) => setTimeout(r, 1000))
       }
     }
+  }
+
+  private get claimIdleMs(): number {
+    return this.options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS
   }
 
   private async read(from: '0' | '>'): Promise<Entries> {

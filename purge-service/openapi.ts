@@ -110,6 +110,43 @@ export const openApiDocument = {
         responses: responses({ '200': { description: 'Edge nodes and the change stream', content: { 'application/json': { schema: { type: 'object', properties: { edges: { type: 'array' }, events: { type: 'object', properties: { length: { type: 'integer' }, backlog: { type: 'integer' }, cap: { type: 'integer' }, overCap: { type: 'boolean' }, groups: { type: 'array' }, trimmed: { type: 'integer' }, checkedAt: { type: 'string' } } } } } } } } }),
       },
     },
+    '/edges/{name}': {
+      put: {
+        security: [{ ops: [] }],
+        summary: 'An edge node joins the live edge set (kept in Redis, the same for every purge-service instance): the current site VCL is loaded on it, it gets every purge from this answer on, then (warm: N) the N most-read pages are fetched through its own front before it is ready. Audited. Bad input: 400 with its field; a node that refuses the VCL 422 TESSERA_VCL_REFUSED, an admin address that does not answer 422 TESSERA_EDGE_ADMIN_UNREACHABLE; nothing is changed',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,30}$' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['url', 'admin'], additionalProperties: false, properties: { url: { type: 'string', description: 'http://host:port, its front' }, admin: { type: 'string', description: 'host:port, varnishd -T' }, workdir: { type: 'string', description: 'varnishd -n, for a node on this machine' }, inner: { type: 'string', description: "host:port, the page tier's inner address (default 127.0.0.1:<front port + 1>)" }, warm: { type: 'integer', minimum: 0, maximum: 1000 } } } } } },
+        responses: opsOnly({ '201': { description: 'Joined (state warming or ready)' }, '200': { description: 'Already in the set as given' }, '409': { description: 'The name, URL or admin address is another node\'s' }, '422': { description: 'The node did not take the site VCL' } }),
+      },
+      delete: {
+        security: [{ ops: [] }],
+        summary: 'An edge node leaves: no purge is sent to it any more and its durable queue is deleted (droppedPurges). Audited',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: opsOnly({ '200': { description: 'Removed' }, '404': { description: 'Not in the live edge set' } }),
+      },
+    },
+    '/edges/audit': {
+      get: {
+        security: [{ ops: [] }],
+        summary: 'Every join, leave and topology reload (who, when, which node), newest first',
+        responses: opsOnly({ '200': { description: 'Audit entries' } }),
+      },
+    },
+    '/topology/reload': {
+      post: {
+        security: [{ ops: [] }],
+        summary: 'What `npm run topology -- reload` does, for the live edge set: the site VCL generated from the topology file (or the defaults) and loaded on every shield and edge (vcl.inline + vcl.use); older VCLs discarded',
+        responses: opsOnly({ '200': { description: 'Every node runs the new VCL' }, '422': { description: 'Refused by varnishd (the running VCL stays)' }, '502': { description: 'Some node did not answer' } }),
+      },
+    },
+    '/stats/top': {
+      get: {
+        security: [{ ops: [] }],
+        summary: "The most-read pages (readers' page deliveries answered 200) over the edge nodes with a work dir on this machine, from what their shared logs still hold (varnishtop), most read first",
+        parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 20 } }],
+        responses: opsOnly({ '200': { description: 'Pages with their reads' } }),
+      },
+    },
     '/bans': {
       post: {
         summary: 'Ban by URL prefix or regex on every node, through the Varnish admin CLI; a second ban (pageTierExpression) takes the page tier copies of assembled pages at a banned URL or including one',

@@ -1,3 +1,4 @@
+import os from 'node:os'
 import { InvalidConfig } from '../fragments/kit/errors.js'
 import { loadConfig, portFromArgs } from '../fragments/kit/config.js'
 import { createLogger } from '../fragments/kit/log.js'
@@ -14,6 +15,10 @@ import { Purger } from './purger.js'
 import { applyTtlOverrides, loadTtlFile } from './ttl-file.js'
 import { warm } from './warmup.js'
 import { urlsAffectedBy } from '../fragments/kit/key-index.js'
+import { reloadFromConfig } from '../topology/reload.js'
+import { loadTopology, type TopologyEdge } from '../topology/topology.js'
+import { EdgeSet } from './edge-set.js'
+import type { TopologyControl } from './edges-api.js'
 
 const config = loadConfig(process.env)
 if (!config.editorToken || !config.purgeSecret) {
@@ -24,7 +29,32 @@ const ttlOverrides = config.ttlFile ? await loadTtlFile(config.ttlFile) : undefi
 const log = createLogger('purge', config.logLevel)
 const redis = connectConfiguredRedis(config, 'purge')
 const consumerRedis = connectConfiguredRedis(config, 'purge-consumer')
-const purger = new Purger({ redis, nodes: config.edgeNodes, shields: config.shield.nodes, secret: config.purgeSecret, timeoutMs: config.purge.timeoutMs, coalesceMs: config.purge.coalesceMs, log })
+const port = portFromArgs(process.argv, config.ports.purge)
+// host:port: unique per instance, in the consumer group and in the queue leases.
+const instanceName = process.env.TESSERA_PURGE_CONSUMER || `${os.hostname()}:${port}`
+// The live edge set starts as the topology's edges (TESSERA_TOPOLOGY, else TESSERA_EDGE_NODES/_ADMINS/_WORKDIRS).
+const initialEdges: TopologyEdge[] = config.topologyFile
+  ? loadTopology(config).edges
+  : config.edgeNodes.map((url, i) => ({ name: `edge${i + 1}`, url, admin: config.edgeAdmins[i] ?? { host: config.host, port: config.edge.adminPort }, ...(config.edgeWorkDirs[i] ? { workdir: config.edgeWorkDirs[i] } : {}) }))
+const edgeSet = new EdgeSet(redis)
+await edgeSet.seed(initialEdges)
+const purger = new Purger({
+  redis,
+  nodes: config.edgeNodes,
+  shields: config.shield.nodes,
+  secret: config.purgeSecret,
+  timeoutMs: config.purge.timeoutMs,
+  coalesceMs: config.purge.coalesceMs,
+  log,
+  edgeSet,
+  instanceName,
+  queueLeaseMs: config.purge.queueLeaseMs,
+})
+const topology: TopologyControl = {
+  // Only the joining node: the file's services (and shields), as the other edges run them.
+  loadVcl: async (edge) => (await reloadFromConfig(config, { edges: [edge], edgesOnly: true, log: (line) => log.info(line) })).edges[0]!,
+  reload: (edges) => reloadFromConfig(config, { edges, log: (line) => log.info(line) }),
+}
 // Trims tessera:events below what every consumer group has acknowledged; reports the backlog (GET /edges, /metrics).
 const eventLog = new EventLog({ redis, cap: config.purge.eventsBacklogCap, intervalMs: config.purge.eventsTrimMs, log })
 const app = buildPurgeApi({
@@ -39,13 +69,15 @@ const app = buildPurgeApi({
   shieldAdmins: config.shield.admins,
   shieldWorkDirs: config.shield.workDirs,
   warmConcurrency: config.purge.warmConcurrency,
+  topology,
   logger: log,
 })
 const consumer = new EventConsumer({
   redis: consumerRedis,
   purger,
   log,
-  consumerName: process.env.TESSERA_PURGE_CONSUMER,
+  consumerName: instanceName,
+  claimIdleMs: config.purge.claimIdleMs,
   lists: contentLists(new ContentRepository(redis)),
   onPurged: config.purge.warmAfterEvents
     ? (record) => {
@@ -67,4 +99,4 @@ await purger.start()
 if (ttlOverrides) await applyTtlOverrides(ttlOverrides, new PolicyStore(redis), purger, log)
 await consumer.start()
 eventLog.start()
-await serve(app, config.host, portFromArgs(process.argv, config.ports.purge))
+await serve(app, config.host, port)

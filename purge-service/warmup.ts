@@ -6,6 +6,8 @@ export interface WarmResult {
   node: string
   fetched: number
   failed: number
+  /** What the last failed fetch answered or threw. */
+  lastError?: string
 }
 
 export async function warm(clients: EdgeClient[], urls: string[], concurrency: number): Promise<WarmResult[]> {
@@ -14,20 +16,25 @@ export async function warm(clients: EdgeClient[], urls: string[], concurrency: n
       let next = 0
       let fetched = 0
       let failed = 0
+      let lastError: string | undefined
       const worker = async () => {
         while (next < urls.length) {
           const url = urls[next++]
           try {
             const status = await client.fetch(url)
             if (status < 500) fetched++
-            else failed++
-          } catch {
+            else {
+              failed++
+              lastError = `${url}: ${status}`
+            }
+          } catch (err) {
             failed++
+            lastError = `${url}: ${(err as Error).message}`
           }
         }
       }
       await Promise.all(Array.from({ length: Math.min(concurrency, urls.length) }, worker))
-      return { node: client.node, fetched, failed }
+      return { node: client.node, fetched, failed, ...(lastError ? { lastError } : {}) }
     }),
   )
 }

@@ -34,6 +34,8 @@ export interface ReloadOptions {
   /** Connect deadline per edge (default 5000 ms); a compile gets varnishd's own cli_timeout (60 s). */
   timeoutMs?: number
   log?: (line: string) => void
+  /** Only the edges (a joining one): the shields keep what they run; the edges' VCL still names them. */
+  edgesOnly?: boolean
 }
 
 export interface EdgeReloadResult {
@@ -170,7 +172,7 @@ async function reloadEdge(edge: TopologyEdge, source: string, name: string, opti
 export async function reloadEdges(topology: Topology, options: ReloadOptions): Promise<ReloadReport> {
   const name = vclName()
   // The shields first (varnish/shield.vcl): their origins' instances, before the edges name a shield anew.
-  const shields = await Promise.all(topology.shields.map((shield) => reloadEdge(shield, edgeVclSource(siteVclForShield(topology, options.site)), name, options)))
+  const shields = await Promise.all((options.edgesOnly ? [] : topology.shields).map((shield) => reloadEdge(shield, edgeVclSource(siteVclForShield(topology, options.site)), name, options)))
   const edges = await Promise.all(topology.edges.map((edge) => reloadEdge(edge, edgeVclSource(siteVclForEdge(topology, edge, options.site)), name, options)))
   return { ok: edges.every((e) => e.ok) && shields.every((s) => s.ok), vcl: name, edges, ...(shields.length ? { shields } : {}) }
 }
@@ -181,11 +183,14 @@ export async function reloadEdges(topology: Topology, options: ReloadOptions): P
  * site file the launcher wrote on this machine (STATE/vcl/<name>/tessera-site.vcl), the file is rewritten too, so
  * a restart of that varnishd boots the same VCL.
  */
-export async function reloadFromConfig(config: Config, overrides: { topology?: Topology; edges?: TopologyEdge[]; site?: SiteSettings; keep?: number; log?: (line: string) => void } = {}): Promise<ReloadReport> {
+export async function reloadFromConfig(
+  config: Config,
+  overrides: { topology?: Topology; edges?: TopologyEdge[]; site?: SiteSettings; keep?: number; log?: (line: string) => void; edgesOnly?: boolean } = {},
+): Promise<ReloadReport> {
   const base = overrides.topology ?? loadTopology(config)
   const topology = overrides.edges ? { ...base, edges: overrides.edges } : base
   const site = overrides.site ?? siteSettingsFromConfig(config)
-  const report = await reloadEdges(topology, { adminSecret: readFileSync(config.edgeAdminSecretFile), site, keep: overrides.keep, log: overrides.log })
+  const report = await reloadEdges(topology, { adminSecret: readFileSync(config.edgeAdminSecretFile), site, keep: overrides.keep, log: overrides.log, edgesOnly: overrides.edgesOnly })
   for (const edge of topology.edges) {
     const file = localSiteFile(config.stateDir, edge.name)
     if (report.edges.find((e) => e.edge === edge.name)?.ok && existsSync(path.dirname(file))) writeFileSync(file, siteVclForEdge(topology, edge, site))

@@ -138,6 +138,21 @@ function nodes<T extends TopologyShield>(
   return out
 }
 
+const edgeExtra = (problems: string[]) => (entry: Record<string, unknown>, where: string, node: TopologyShield): TopologyEdge => {
+  const inner = entry.inner === undefined ? undefined : hostPort(entry.inner, `${where}.inner`, problems)
+  return { ...node, ...(inner ? { inner } : {}) }
+}
+
+/**
+ * One edge node given on its own ({url, admin, workdir?, inner?} named `name`, as PUT /edges/:name takes it), by
+ * the rules of the file's `edges:` entries: the node, or every problem as "<field>: <what is wrong>".
+ */
+export function parseEdgeNode(name: string, fields: Record<string, unknown>): { edge?: TopologyEdge; problems: string[] } {
+  const problems: string[] = []
+  const [edge] = nodes([{ ...fields, name }], 'edges', new Set(), problems, edgeExtra(problems))
+  return { edge: problems.length ? undefined : edge, problems: problems.map((p) => p.replace(/^edges\[0\]\.?/, '').replace(/^: /, 'body: ')) }
+}
+
 /** Parses and validates a topology file's text; every problem is listed in one InvalidTopology. */
 export function parseTopology(text: string, source: string): Topology {
   const problems: string[] = []
@@ -175,10 +190,7 @@ export function parseTopology(text: string, source: string): Topology {
   }
 
   const names = new Set<string>()
-  const edges = nodes(doc.edges, 'edges', names, problems, (entry, where, node): TopologyEdge => {
-    const inner = entry.inner === undefined ? undefined : hostPort(entry.inner, `${where}.inner`, problems)
-    return { ...node, ...(inner ? { inner } : {}) }
-  })
+  const edges = nodes(doc.edges, 'edges', names, problems, edgeExtra(problems))
   if (doc.edges === undefined || (Array.isArray(doc.edges) && doc.edges.length === 0)) problems.push('edges: must list at least one edge node {name, url, admin}')
   // `shields:` (a list, like edges:) is the documented key; `shield:` (the issue's name) is read the same way, as a
   // list or as the one shield's mapping.

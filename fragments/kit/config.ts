@@ -43,7 +43,18 @@ export interface Config {
   shield: { enabled: boolean; port: number; adminPort: number; nodes: string[]; admins: Array<{ host: string; port: number }>; workDirs: Array<string | undefined> }
   /** varnishd work dir (-n) of each edge node, in the order of edgeNodes; undefined for a node not on this machine. */
   edgeWorkDirs: Array<string | undefined>
-  purge: { coalesceMs: number; timeoutMs: number; warmAfterEvents: boolean; warmConcurrency: number; eventsBacklogCap: number; eventsTrimMs: number }
+  purge: {
+    coalesceMs: number
+    timeoutMs: number
+    warmAfterEvents: boolean
+    warmConcurrency: number
+    eventsBacklogCap: number
+    eventsTrimMs: number
+    /** TESSERA_PURGE_CLAIM_IDLE_MS: change events another purge-service instance left pending this long are taken over. */
+    claimIdleMs: number
+    /** TESSERA_PURGE_LEASE_MS: how long one instance's hold on a node's durable queue lasts unless renewed. */
+    queueLeaseMs: number
+  }
   editorToken: string | undefined
   opsToken: string | undefined
   purgeSecret: string | undefined
@@ -311,6 +322,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       warmConcurrency: int('TESSERA_WARM_CONCURRENCY', 4, 1, 64),
       eventsBacklogCap: int('TESSERA_EVENTS_BACKLOG_CAP', 100_000, 1, 100_000_000),
       eventsTrimMs: int('TESSERA_EVENTS_TRIM_MS', 5_000, 50, 3_600_000),
+      claimIdleMs: int('TESSERA_PURGE_CLAIM_IDLE_MS', 30_000, 100, 3_600_000),
+      queueLeaseMs: int('TESSERA_PURGE_LEASE_MS', 5_000, 200, 600_000),
     },
     editorToken: secret('TESSERA_EDITOR_TOKEN'),
     opsToken: secret('TESSERA_OPS_TOKEN'),
@@ -328,6 +341,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   if (redisHa && (config.redisPort > 65533 || config.redisSentinelPort > 65533)) {
     problems.push('TESSERA_REDIS_HA=on uses TESSERA_REDIS_PORT and TESSERA_REDIS_SENTINEL_PORT and the two ports after each; choose ports below 65534')
+  }
+  if (config.purge.queueLeaseMs <= config.purge.timeoutMs) {
+    problems.push(`TESSERA_PURGE_LEASE_MS=${config.purge.queueLeaseMs} must be above TESSERA_PURGE_TIMEOUT_MS=${config.purge.timeoutMs}: a lease must outlast the send it covers`)
   }
   if (config.legacyOrigin !== undefined && !/^http:\/\/[^/?#@\s]+\/?$/.test(config.legacyOrigin)) {
     problems.push(`TESSERA_LEGACY_ORIGIN=${JSON.stringify(config.legacyOrigin)} must be http://host:port (no path)`)
