@@ -85,11 +85,11 @@ t.test('a node joins: the site VCL, purges from the answer on, warmed with the m
   t.equal(res.json.edge.state, 'warming')
   t.equal((await cli.vclList()).find((v) => v.status === 'active')?.name, res.json.vcl, 'the site VCL of the other edges is active on it')
 
-  // From the answer on: an edit's purge goes to both nodes.
+  // From the answer on: an edit's purge goes to both nodes (a body edit: the warmed pages do not show it).
   const since = Date.now()
-  const edit = await callJson(contentApi, 'PUT', `/articles/${other.id}`, { ...editable(other), title: `${other.title} (joined)` }, editor)
+  const edit = await callJson(contentApi, 'PUT', `/articles/${other.id}`, { ...editable(other), body: `${other.body}\n\nEdited after the join.` }, editor)
   t.equal(edit.status, 200)
-  const purge = await acknowledgedPurge({ redisUrl: stack.redisUrl, purgeApi, token: stack.secrets.editorToken }, `article-head:${other.id}`, since)
+  const purge = await acknowledgedPurge({ redisUrl: stack.redisUrl, purgeApi, token: stack.secrets.editorToken }, `article:${other.id}`, since)
   t.same(purge.nodes.map((n) => n.node).sort(), [edge1.url, joining.url].sort(), 'the purge went to the joining node too')
   t.ok(purge.complete, 'and both took it')
 
@@ -110,7 +110,7 @@ t.test('a node joins: the site VCL, purges from the answer on, warmed with the m
 t.test('a node that misses purges is lagging, then removed: nothing more, its queue deleted', async (t) => {
   await joining.varnishd.stop()
   const queue = `tessera:purge-queue:${joining.url}`
-  const edit = await callJson(contentApi, 'PUT', `/articles/${other.id}`, { ...editable(other), title: `${other.title} (missed)` }, editor)
+  const edit = await callJson(contentApi, 'PUT', `/articles/${other.id}`, { ...editable(other), body: `${other.body}\n\nMissed by edge2.` }, editor)
   t.equal(edit.status, 200)
   const lagging = await until('edge2 lagging', async () => {
     const e = await edgeNamed('edge2')
@@ -125,8 +125,8 @@ t.test('a node that misses purges is lagging, then removed: nothing more, its qu
   t.equal(await redis.exists(queue), 0, 'the durable queue is deleted')
 
   const since = Date.now()
-  await callJson(contentApi, 'PUT', `/articles/${other.id}`, { ...editable(other), title: `${other.title} (after)` }, editor)
-  const purge = await acknowledgedPurge({ redisUrl: stack.redisUrl, purgeApi, token: stack.secrets.editorToken }, `article-head:${other.id}`, since)
+  await callJson(contentApi, 'PUT', `/articles/${other.id}`, { ...editable(other), body: `${other.body}\n\nAfter edge2 left.` }, editor)
+  const purge = await acknowledgedPurge({ redisUrl: stack.redisUrl, purgeApi, token: stack.secrets.editorToken }, `article:${other.id}`, since)
   t.same(purge.nodes.map((n) => n.node), [edge1.url], 'the next purge goes to edge1 only')
   await new Promise((r) => setTimeout(r, 1500)) // a sweep of the queues
   t.equal(await redis.exists(queue), 0, 'the queue does not come back')
