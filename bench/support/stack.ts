@@ -21,6 +21,8 @@ export interface BenchStackOptions {
   storageMb?: number
   /** The shield tier (varnish/shield.vcl, TESSERA_SHIELD); default off. */
   shield?: boolean
+  /** TESSERA_REDIS_HA: a primary, two replicas and three sentinels instead of one redis-server; default off. */
+  redisHa?: boolean
   /** A legacy CMS behind the edge (issue 16): the simulated one, a routes file, a legacy origin; as for the tests. */
   legacy?: { demo?: boolean; routesFile?: string; origin?: string }
   /**
