@@ -1,5 +1,6 @@
 // The purge API as an OpenAPI 3.1 document, served at GET /openapi.json.
 import { FRAGMENT_NAMES } from '../fragments/kit/config.js'
+import { PURGEABLE_KEY_PATTERN } from '../fragments/kit/keys.js'
 
 const error = { $ref: '#/components/schemas/Error' }
 const purgeBody = {
@@ -7,7 +8,7 @@ const purgeBody = {
   additionalProperties: false,
   description: 'At least one non-empty list; at most 1000 keys and URLs in all.',
   properties: {
-    keys: { type: 'array', items: { type: 'string', pattern: '^[!-+\\--~]{1,1024}$' }, description: 'surrogate keys: Tessera\'s (article:42) or what a legacy CMS sent in xkey or Surrogate-Key; visible ASCII, no space or comma', examples: [['article:42', 'list:latest.12', 'video_Harbour/2019']] },
+    keys: { type: 'array', items: { type: 'string', pattern: PURGEABLE_KEY_PATTERN }, description: 'surrogate keys: Tessera\'s (article:42) or what a legacy CMS sent in xkey or Surrogate-Key: a letter or digit, then letters, digits and . _ : / @ + = % -', examples: [['article:42', 'list:latest.12', 'video_Harbour/2019']] },
     articles: { type: 'array', items: { type: 'string' }, description: 'article ids -> every object showing it: article:<id>, article-head:<id>, article-teaser:<id>, article-link:<id>' },
     sections: { type: 'array', items: { type: 'string' }, description: 'section slugs -> every object showing it: section:<slug>, section-title:<slug>, list:section-<slug>.12, nav-sections' },
     blocks: { type: 'array', items: { type: 'string' }, description: 'block ids -> block:<id>' },

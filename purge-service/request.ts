@@ -37,7 +37,7 @@ export function parsePurgeRequest(body: unknown): PurgeRequest {
   if (mode !== 'hard' && mode !== 'soft') throw new InvalidInput('mode', 'must be "hard" or "soft"')
   if (record.warm !== undefined && typeof record.warm !== 'boolean') throw new InvalidInput('warm', 'must be true or false')
   const named = {
-    keys: list(record, 'keys', isPurgeableKey, `a surrogate key (1 to ${MAX_PURGEABLE_KEY_BYTES} visible ASCII characters, no space or comma; e.g. article:42, or a legacy CMS's video_12)`),
+    keys: list(record, 'keys', isPurgeableKey, `a surrogate key (1 to ${MAX_PURGEABLE_KEY_BYTES} characters: a letter or digit, then letters, digits and . _ : / @ + = % -; e.g. article:42, or a legacy CMS's video_12)`),
     articles: list(record, 'articles', (v) => ID.test(v), 'an article id'),
     sections: list(record, 'sections', (v) => ID.test(v), 'a section slug'),
     blocks: list(record, 'blocks', (v) => ID.test(v), 'a block id'),

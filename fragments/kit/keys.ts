@@ -13,11 +13,14 @@ export class InvalidSurrogateKey extends Error {
 
 /**
  * What a purge may name: any key an origin can send, Tessera's own or a legacy CMS's (its `xkey` or Fastly-style
- * `Surrogate-Key` header): one token of visible ASCII. A space separates keys in every header that carries them;
- * a comma is refused too, as the page tier's keys escape it (purge.vcl's %2C) rather than trust how xkey reads it.
+ * `Surrogate-Key` header, e.g. Drupal's node:12 or node_list): a letter or digit, then letters, digits and
+ * `. _ : / @ + = % -`. A space separates keys in every header that carries them and a comma is how the page
+ * tier's keys are escaped (purge.vcl's %2C); quotes, backslashes and the operators of a ban expression or a
+ * shell (`& | ; $ ( ) < > * ! ~`) are refused, so a key can never be read as more than one key or as an expression.
  */
 export const MAX_PURGEABLE_KEY_BYTES = 1024
-const PURGEABLE_KEY = new RegExp(`^[!-+\\--~]{1,${MAX_PURGEABLE_KEY_BYTES}}$`)
+export const PURGEABLE_KEY_PATTERN = `^[A-Za-z0-9][A-Za-z0-9._:/@+=%-]{0,${MAX_PURGEABLE_KEY_BYTES - 1}}$`
+const PURGEABLE_KEY = new RegExp(PURGEABLE_KEY_PATTERN)
 
 export function isPurgeableKey(key: string): boolean {
   return PURGEABLE_KEY.test(key)
