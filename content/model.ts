@@ -43,6 +43,7 @@ export interface Block {
   content: string
   position: number // ascending order within the slot
   scope?: BlockScope // absent: site (records written before scopes)
+  draft?: boolean // true: only a preview shows it
   startsAt?: string // ISO 8601: hidden before
   endsAt?: string // ISO 8601: hidden from then on
   updatedAt: string
@@ -58,7 +59,32 @@ export interface Nav {
   updatedAt: string
 }
 
-export type EntityKind = 'article' | 'section' | 'block' | 'nav'
+/** Where an article-list module takes its articles: the latest, one section's latest, or an editor's picks. */
+export type ArticleListSource = 'latest' | 'picks' | `section:${string}`
+
+/** One module of a hub page: each is one include of its own. */
+export type HubModule =
+  | { kind: 'blocks'; slot: BlockSlot } // the hub's own blocks (scope hub:<slug>) of a slot
+  | { kind: 'article-list'; source: ArticleListSource; ids?: string[]; limit: number } // ids: the picks, in order
+  | { kind: 'article-teaser'; id: string }
+  | { kind: 'html'; content: string } // editor HTML, neutralised like an HTML block
+
+export type HubModuleKind = HubModule['kind']
+export const HUB_MODULE_KINDS: readonly HubModuleKind[] = ['blocks', 'article-list', 'article-teaser', 'html']
+
+/** An editor-built page at /hubs/:slug. */
+export interface Hub {
+  slug: string
+  title: string
+  description?: string
+  modules: HubModule[]
+  startsAt?: string // ISO 8601: a 404 before
+  endsAt?: string // ISO 8601: a 404 from then on
+  draft?: boolean // true: only a preview shows it
+  updatedAt: string
+}
+
+export type EntityKind = 'article' | 'section' | 'block' | 'nav' | 'hub'
 
 /**
  * A change event, written to the Redis stream `tessera:events` in the same MULTI/EXEC as the record.
@@ -67,11 +93,11 @@ export type EntityKind = 'article' | 'section' | 'block' | 'nav'
  */
 export interface ChangeEvent {
   kind: EntityKind
-  id: string // article id, section slug, block id, or "nav"
+  id: string // article id, section slug, block id, hub slug, or "nav"
   op: 'put' | 'delete'
   at: string // ISO 8601
-  before?: Article | Section | Block | Nav
-  after?: Article | Section | Block | Nav
+  before?: Article | Section | Block | Nav | Hub
+  after?: Article | Section | Block | Nav | Hub
 }
 
 /**

@@ -9,19 +9,21 @@ import { createHash } from 'node:crypto'
 import type { ChainableCommander, Redis } from 'ioredis'
 import { Conflict, InvalidInput, NotFound, PreconditionFailed, TesseraError } from '../fragments/kit/errors.js'
 import { confirmReplicated, storeError } from '../fragments/kit/redis.js'
-import { BLOCK_SLOTS, EVENTS_STREAM, scopeOf, type Article, type Block, type BlockScope, type BlockSlot, type ChangeEvent, type Nav, type Section, type StreamEvent } from './model.js'
+import { BLOCK_SLOTS, EVENTS_STREAM, scopeOf, type Article, type Block, type BlockScope, type BlockSlot, type ChangeEvent, type Hub, type Nav, type Section, type StreamEvent } from './model.js'
 import {
   fromEcho,
   ID_PATTERN,
   mergePatch,
   validateArticleInput,
   validateBlockInput,
+  validateHubInput,
   validateId,
   validateNavInput,
   validatePatch,
   validateSectionInput,
   type ArticleInput,
   type BlockInput,
+  type HubInput,
   type NavInput,
   type SectionInput,
 } from './validate.js'
@@ -46,6 +48,8 @@ export const contentKeys = Object.freeze({
   slotBlocks: (slot: BlockSlot) => `tessera:blocks:${slot}`, // zset: block ids, score position (ties: id order)
   scopedBlocks: (slot: BlockSlot, scope: BlockScope) => `tessera:blocks:${slot}@${scope}`, // zset: the slot's blocks of one scope, as slotBlocks
   nav: 'tessera:nav', // string: Nav JSON
+  hub: (slug: string) => `tessera:hub:${slug}`, // string: Hub JSON
+  hubs: 'tessera:hubs', // zset: hub slugs, all scores 0 (slug order)
   events: EVENTS_STREAM, // stream: one entry per write, field `event` = ChangeEvent JSON
 })
 
@@ -272,6 +276,17 @@ export class ContentRepository {
     return this.getMany<Block>(ids.map(contentKeys.block))
   }
 
+  async getHub(slug: string): Promise<Hub | undefined> {
+    if (!ID_PATTERN.test(slug)) return undefined
+    return this.getJson<Hub>(contentKeys.hub(slug))
+  }
+
+  /** Every hub, drafts and scheduled ones included, by slug. */
+  async listHubs(): Promise<Hub[]> {
+    const slugs = await this.store(() => this.redis.zrange(contentKeys.hubs, 0, -1))
+    return this.getMany<Hub>(slugs.map(contentKeys.hub))
+  }
+
   async getNav(): Promise<Nav | undefined> {
     return this.getJson<Nav>(contentKeys.nav)
   }
@@ -478,6 +493,48 @@ export class ContentRepository {
             tx.del(k.block(id))
             tx.zrem(k.slotBlocks(before.slot), id)
             tx.zrem(k.scopedBlocks(before.slot, scopeOf(before)), id)
+          },
+        },
+      }
+    })
+  }
+
+  /** Create or replace a hub page. */
+  async putHub(slug: string, raw: HubInput | unknown, conditions?: Preconditions): Promise<PutResult<Hub>> {
+    validateId('slug', slug)
+    const input = validateHubInput(fromEcho(raw, 'slug', slug))
+    const k = contentKeys
+    return this.write(`hub ${slug}`, [k.hub(slug)], async () => {
+      const before = parse<Hub>(await this.redis.get(k.hub(slug)))
+      checkPreconditions(`hub ${slug}`, before, conditions)
+      const after: Hub = { slug, ...input, updatedAt: new Date().toISOString() }
+      return {
+        result: { record: after, created: before === undefined, etag: etagOf(after) },
+        commit: {
+          event: { kind: 'hub', id: slug, op: 'put', at: after.updatedAt, ...(before ? { before } : {}), after },
+          apply: (tx) => {
+            tx.set(k.hub(slug), JSON.stringify(after))
+            tx.zadd(k.hubs, 0, slug)
+          },
+        },
+      }
+    })
+  }
+
+  async deleteHub(slug: string, conditions?: Preconditions): Promise<boolean> {
+    validateId('slug', slug)
+    const k = contentKeys
+    return this.write(`hub ${slug}`, [k.hub(slug)], async () => {
+      const before = parse<Hub>(await this.redis.get(k.hub(slug)))
+      checkPreconditions(`hub ${slug}`, before, conditions)
+      if (before === undefined) return { result: false }
+      return {
+        result: true,
+        commit: {
+          event: { kind: 'hub', id: slug, op: 'delete', at: new Date().toISOString(), before },
+          apply: (tx) => {
+            tx.del(k.hub(slug))
+            tx.zrem(k.hubs, slug)
           },
         },
       }

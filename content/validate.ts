@@ -3,13 +3,14 @@
 // to UTC ISO 8601 (`2030-01-01T09:00:00.000Z`) so every reader can compare them as instants.
 import { InvalidInput } from '../fragments/kit/errors.js'
 import { checkSnippet } from '../fragments/kit/html.js'
-import { BLOCK_SCOPE_KINDS, BLOCK_SLOTS, type Article, type Block, type BlockKind, type BlockScope, type BlockSlot, type Nav, type NavEntry, type Section } from './model.js'
+import { BLOCK_SCOPE_KINDS, BLOCK_SLOTS, HUB_MODULE_KINDS, type Article, type ArticleListSource, type Hub, type HubModule, type HubModuleKind, type Block, type BlockKind, type BlockScope, type BlockSlot, type Nav, type NavEntry, type Section } from './model.js'
 
 /** What an editor sends; the repository adds the id/slug from the path and `updatedAt`. */
 export type ArticleInput = Omit<Article, 'id' | 'updatedAt'>
 export type SectionInput = Omit<Section, 'slug'>
 export type BlockInput = Omit<Block, 'id' | 'updatedAt'>
 export type NavInput = Omit<Nav, 'updatedAt'>
+export type HubInput = Omit<Hub, 'slug' | 'updatedAt'>
 
 export const LIMITS = Object.freeze({
   titleChars: 300,
@@ -22,6 +23,9 @@ export const LIMITS = Object.freeze({
   navLabelChars: 100,
   hrefChars: 2_048,
   position: 1_000_000, // positions are integers in [-position, position]
+  // the edge assembles a page of at most 12 includes (varnish/tier.vcl): a hub has 4 besides its modules
+  hubModules: 8,
+  articleListLength: 12, // as a front shows (fragments/kit/content-keys.ts FRONT_LENGTH)
 })
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/
@@ -63,7 +67,7 @@ export function validateSectionInput(raw: unknown): SectionInput {
 }
 
 export function validateBlockInput(raw: unknown): BlockInput {
-  const o = record(raw, ['slot', 'kind', 'content', 'position', 'scope', 'startsAt', 'endsAt'])
+  const o = record(raw, ['slot', 'kind', 'content', 'position', 'scope', 'draft', 'startsAt', 'endsAt'])
   const slot = oneOf<BlockSlot>('slot', o.slot, BLOCK_SLOTS)
   const kind = oneOf<BlockKind>('kind', o.kind, BLOCK_KINDS)
   const content = text('content', o.content, LIMITS.blockContentBytes)
@@ -77,6 +81,7 @@ export function validateBlockInput(raw: unknown): BlockInput {
   }
   const input: BlockInput = { slot, kind, content, position: integer('position', o.position, -LIMITS.position, LIMITS.position) }
   if (o.scope !== undefined) input.scope = validateScope('scope', o.scope)
+  if (draftFlag(o.draft)) input.draft = true
   if (o.startsAt !== undefined) input.startsAt = isoDate('startsAt', o.startsAt)
   if (o.endsAt !== undefined) input.endsAt = isoDate('endsAt', o.endsAt)
   if (input.startsAt !== undefined && input.endsAt !== undefined && Date.parse(input.endsAt) <= Date.parse(input.startsAt)) {
@@ -94,6 +99,66 @@ export function validateScope(field: string, value: unknown): BlockScope {
   const m = typeof value === 'string' ? SCOPE.exec(value) : null
   if (!m || !ID_PATTERN.test(m[2]!)) throw new InvalidInput(field, hint)
   return value as BlockScope
+}
+
+export function validateHubInput(raw: unknown): HubInput {
+  const o = record(raw, ['title', 'description', 'modules', 'startsAt', 'endsAt', 'draft'])
+  if (!Array.isArray(o.modules)) throw new InvalidInput('modules', `must be an array of modules (kind: ${HUB_MODULE_KINDS.join(', ')})`)
+  if (o.modules.length > LIMITS.hubModules) throw new InvalidInput('modules', `must have at most ${LIMITS.hubModules} modules (a page is assembled from at most 12 includes)`)
+  const input: HubInput = { title: line('title', o.title, LIMITS.titleChars), modules: o.modules.map((m: unknown, i: number) => hubModule(`modules[${i}]`, m)) }
+  if (o.description !== undefined) input.description = paragraph('description', o.description, LIMITS.descriptionChars)
+  if (o.startsAt !== undefined) input.startsAt = isoDate('startsAt', o.startsAt)
+  if (o.endsAt !== undefined) input.endsAt = isoDate('endsAt', o.endsAt)
+  if (input.startsAt !== undefined && input.endsAt !== undefined && Date.parse(input.endsAt) <= Date.parse(input.startsAt)) {
+    throw new InvalidInput('endsAt', 'must be later than startsAt')
+  }
+  if (draftFlag(o.draft)) input.draft = true
+  return input
+}
+
+/** `draft`: true (only a preview shows it) or false / absent (published); stored only when true. */
+function draftFlag(value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new InvalidInput('draft', 'must be true or false')
+  return value === true
+}
+
+function hubModule(where: string, raw: unknown): HubModule {
+  const kind = oneOf<HubModuleKind>(`${where}.kind`, (raw as Record<string, unknown> | null)?.kind, HUB_MODULE_KINDS)
+  switch (kind) {
+    case 'blocks': {
+      const o = record(raw, ['kind', 'slot'], where)
+      return { kind, slot: oneOf<BlockSlot>(`${where}.slot`, o.slot, BLOCK_SLOTS) }
+    }
+    case 'article-list': {
+      const o = record(raw, ['kind', 'source', 'ids', 'limit'], where)
+      const source = listSource(`${where}.source`, o.source)
+      const limit = integer(`${where}.limit`, o.limit, 1, LIMITS.articleListLength)
+      if (source !== 'picks') {
+        if (o.ids !== undefined) throw new InvalidInput(`${where}.ids`, 'is only for source picks (the latest and a section\'s latest choose their own articles)')
+        return { kind, source, limit }
+      }
+      if (!Array.isArray(o.ids) || o.ids.length === 0 || o.ids.length > LIMITS.articleListLength) {
+        throw new InvalidInput(`${where}.ids`, `must be 1-${LIMITS.articleListLength} article ids, in the order to show them`)
+      }
+      const ids = o.ids.map((id: unknown, i: number) => validateId(`${where}.ids[${i}]`, id))
+      if (new Set(ids).size !== ids.length) throw new InvalidInput(`${where}.ids`, 'must not name an article twice')
+      return { kind, source, ids, limit }
+    }
+    case 'article-teaser': {
+      const o = record(raw, ['kind', 'id'], where)
+      return { kind, id: validateId(`${where}.id`, o.id) }
+    }
+    case 'html': {
+      const o = record(raw, ['kind', 'content'], where)
+      return { kind, content: text(`${where}.content`, o.content, LIMITS.blockContentBytes) }
+    }
+  }
+}
+
+function listSource(field: string, value: unknown): ArticleListSource {
+  if (value === 'latest' || value === 'picks') return value
+  if (typeof value === 'string' && value.startsWith('section:') && ID_PATTERN.test(value.slice('section:'.length))) return value as ArticleListSource
+  throw new InvalidInput(field, 'must be latest, picks or section:<slug>')
 }
 
 export function validateNavInput(raw: unknown): NavInput {

@@ -6,7 +6,8 @@ import { loadTemplates } from '../fragments/kit/html.js'
 import { type CachePolicy, fixedPolicy } from '../fragments/kit/policy.js'
 import { createService } from '../fragments/kit/service.js'
 import { isPublished } from '../fragments/article/fragment.js'
-import { articleKey, articleSlugKey, sectionKey } from '../fragments/kit/content-keys.js'
+import { articleKey, articleSlugKey, hubKey, sectionKey } from '../fragments/kit/content-keys.js'
+import { hubIsShown, hubModuleInclude, hubNextChange } from '../fragments/sections/hub-modules.js'
 import { slotInclude } from '../fragments/sections/fragment.js'
 import type { BlockScope, BlockSlot } from '../content/model.js'
 
@@ -16,7 +17,7 @@ export const SHELL_POLICY: CachePolicy = { ttl: 3600, grace: 60, keep: 86_400 }
 const shellPolicy = fixedPolicy(SHELL_POLICY)
 
 export interface Shell {
-  layout: 'home' | 'article' | 'section' | 'not-found'
+  layout: 'home' | 'article' | 'section' | 'hub' | 'not-found'
   title: string
   heading?: string
   description?: string
@@ -119,6 +120,29 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
             blockScopes: [`section:${slug}`],
           }),
           keys: [sectionKey(slug)],
+        }
+      },
+    },
+    deps,
+  )
+  addCachedRoute(
+    app,
+    {
+      key: 'layout:hub',
+      path: '/hubs/:slug',
+      policy: shellPolicy,
+      esi: true,
+      checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
+      notFound: () => notFoundShell('that page'),
+      fallback,
+      render: async ({ slug }, now) => {
+        const hub = await content.getHub(slug)
+        // A draft, or out of its schedule, is a 404 until it is shown (the TTL is clamped to that moment).
+        if (!hub || !hubIsShown(hub, now)) return { status: 404, ...notFoundShell('that page'), keys: [hubKey(slug)], nextChange: hub && hubNextChange(hub, now) }
+        return {
+          ...renderShell({ layout: 'hub', title: hub.title, heading: hub.title, description: hub.description, main: hub.modules.map((_, n) => hubModuleInclude(slug, n)) }),
+          keys: [hubKey(slug)],
+          nextChange: hubNextChange(hub, now),
         }
       },
     },

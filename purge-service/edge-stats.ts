@@ -11,7 +11,7 @@ export type Delivery = 'hit' | 'grace' | 'miss' | 'pass'
 /** One request or origin fetch, as varnish/stats.vcl tagged it. */
 export interface TrafficRecord {
   group: Group
-  /** Fragment name, or page type: home, article, section, notFound (a page answered 404), other. */
+  /** Fragment name, or page type: home, article, section, hub, notFound (a page answered 404), other. */
   name: string
   what: Delivery | 'fetch' | 'bgfetch'
   status: number
@@ -51,6 +51,7 @@ export function kindOfUrl(url: string): { group: Group; name: string } {
   if (path === '/') return { group: 'page', name: 'home' }
   if (path.startsWith('/articles/')) return { group: 'page', name: 'article' }
   if (path.startsWith('/sections/')) return { group: 'page', name: 'section' }
+  if (path.startsWith('/hubs/')) return { group: 'page', name: 'hub' }
   return { group: 'page', name: 'other' }
 }
 
@@ -92,7 +93,7 @@ export interface EdgeTraffic {
 }
 
 const FETCH_SAMPLES = 1000
-const PAGE_TYPES = ['home', 'article', 'section', 'notFound']
+const PAGE_TYPES = ['home', 'article', 'section', 'hub', 'notFound']
 
 /** Tallies of one edge node: totals since `since`, and per-second buckets for the sliding window. */
 export class EdgeStats {

@@ -2,13 +2,15 @@
 // names them by what each object shows). Table-driven: each rule names the keys one aspect of a change calls
 // for, from the event's before and after. Article lists also need the lists as they are now: which articles
 // sort before this one decides whether it enters, leaves or moves within the first N (keysForChange reads them).
-import { scopeOf, type Article, type Block, type ChangeEvent, type Nav, type Section } from '../content/model.js'
+import { scopeOf, type Article, type Block, type ChangeEvent, type Hub, type Nav, type Section } from '../content/model.js'
 import {
   ARTICLE_SHOWS,
   type ArticleView,
   articleKey,
   articleSlugKey,
   blockKey,
+  hubKey,
+  hubModuleKey,
   type ListName,
   listKey,
   listLengths,
@@ -125,14 +127,31 @@ const SECTION_RULES: Array<Rule<Section>> = [
 const BLOCK_RULES: Array<Rule<Block>> = [
   (b, a) => [blockKey((a ?? b)!.id)],
   // entering, leaving or moving within a slot's blocks for a scope (a new slot or scope: both), or a new
-  // schedule, changes what that (slot, scope) shows: only the pages of that scope include it
+  // schedule, or a draft published, changes what that (slot, scope) shows: only the pages of that scope include it
   (b, a) =>
-    !b || !a || b.slot !== a.slot || scopeOf(b) !== scopeOf(a) || b.position !== a.position || b.startsAt !== a.startsAt || b.endsAt !== a.endsAt
+    !b || !a || b.slot !== a.slot || scopeOf(b) !== scopeOf(a) || b.position !== a.position || b.draft !== a.draft || b.startsAt !== a.startsAt || b.endsAt !== a.endsAt
       ? [b, a].filter((x): x is Block => !!x).map((x) => slotKey(x.slot, scopeOf(x)))
       : [],
 ]
 
 const NAV_RULES: Array<Rule<Nav>> = [() => [NAV_KEY]]
+
+/** Whether readers may see it and until when: a change of these replaces a page by a 404 or back, everywhere. */
+const visibilityChanged = (b: Hub | undefined, a: Hub | undefined) => !b || !a || changed(b, a, 'draft') || changed(b, a, 'startsAt') || changed(b, a, 'endsAt')
+const moduleCount = (b: Hub | undefined, a: Hub | undefined) => Math.max(b?.modules.length ?? 0, a?.modules.length ?? 0)
+
+const HUB_RULES: Array<Rule<Hub>> = [
+  // the shell: its title and description, which modules it includes (their number), whether it is shown
+  (b, a) =>
+    visibilityChanged(b, a) || changed(b, a, 'title') || changed(b, a, 'description') || b!.modules.length !== a!.modules.length ? [hubKey((a ?? b)!.slug)] : [],
+  // each module whose definition changed (a move within the list changes both places); shown or hidden: all
+  (b, a) => {
+    const slug = (a ?? b)!.slug
+    const indexes = Array.from({ length: moduleCount(b, a) }, (_, n) => n)
+    const differs = (n: number) => JSON.stringify(b?.modules[n]) !== JSON.stringify(a?.modules[n])
+    return indexes.filter((n) => visibilityChanged(b, a) || differs(n)).map((n) => hubModuleKey(slug, n))
+  },
+]
 
 function apply<T>(rules: Array<Rule<T>>, event: ChangeEvent, now: Date, lists?: ListsNow): string[] {
   return rules.flatMap((rule) => rule(event.before as T | undefined, event.after as T | undefined, now, lists))
@@ -156,6 +175,9 @@ export function keysForEvent(event: ChangeEvent, now: Date = new Date(), lists?:
       break
     case 'nav':
       keys = apply(NAV_RULES, event, now)
+      break
+    case 'hub':
+      keys = apply(HUB_RULES, event, now)
       break
   }
   return [...new Set(keys)]

@@ -25,7 +25,7 @@ import type { PurgeTarget } from './purger.js'
 
 export type StatsDeps = Pick<PurgeApiDeps, 'redis' | 'purger' | 'editorToken' | 'opsToken' | 'edgeWorkDirs' | 'shieldWorkDirs'>
 
-const LAYOUT_PAGES: Record<string, string> = { home: 'home', article: 'article', section: 'section' }
+const LAYOUT_PAGES: Record<string, string> = { home: 'home', article: 'article', section: 'section', hub: 'hub' }
 
 export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void {
   const registry = metricsOf(app)

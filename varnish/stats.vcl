@@ -29,6 +29,8 @@ sub tessera_stats_page_recv {
         set req.http.X-Tessera-Stats = "page home";
     } elsif (req.url ~ "^/sections/") {
         set req.http.X-Tessera-Stats = "page section";
+    } elsif (req.url ~ "^/hubs/") {
+        set req.http.X-Tessera-Stats = "page hub";
     } else {
         set req.http.X-Tessera-Stats = "page other";
     }

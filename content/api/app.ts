@@ -122,6 +122,21 @@ export function buildContentApi(deps: ContentApiDeps): FastifyInstance {
       return deleted(reply, await repo.deleteBlock(id, preconditions(request)), `block ${id}`)
     })
 
+    // ---- hub pages
+    api.get('/hubs', async () => ({ items: await repo.listHubs() }))
+    api.get('/hubs/:slug', async (request, reply) => {
+      const slug = validateId('slug', (request.params as Params).slug)
+      return found(request, reply, await repo.getHub(slug), `hub ${slug}`)
+    })
+    api.put('/hubs/:slug', async (request, reply) => {
+      const slug = validateId('slug', (request.params as Params).slug)
+      return saved(reply, await repo.putHub(slug, request.body, preconditions(request)))
+    })
+    api.delete('/hubs/:slug', async (request, reply) => {
+      const slug = validateId('slug', (request.params as Params).slug)
+      return deleted(reply, await repo.deleteHub(slug, preconditions(request)), `hub ${slug}`)
+    })
+
     // ---- nav
     api.get('/nav', async (request, reply) => found(request, reply, await repo.getNav(), 'nav'))
     api.put('/nav', async (request, reply) => saved(reply, await repo.putNav(request.body, preconditions(request))))

@@ -79,7 +79,8 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
     const notFound = rendered.status === 404
     // Read after rendering: a response rendered after an override was published carries the new policy.
     const effective = notFound ? notFoundPolicy() : route.policy()
-    const policy: ResponsePolicy = notFound ? effective.policy : policyUntil(effective.policy, rendered.nextChange, at)
+    // (a 404 too: a hub scheduled to appear replaces its 404 on time)
+    const policy: ResponsePolicy = policyUntil(effective.policy, rendered.nextChange, at)
     const keys = normaliseKeys([route.key, ...rendered.keys])
     reply
       .code(notFound ? 404 : 200)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { Article, Block, ChangeEvent, Section } from '../../content/model.js'
+import type { Article, Block, ChangeEvent, Hub, Section } from '../../content/model.js'
 import type { ListName } from '../../fragments/kit/content-keys.js'
 import { keysForEvent, listsTouched, type ListsNow } from '../../purge-service/keys-for-event.js'
 
@@ -9,6 +9,14 @@ const article = (over: Partial<Article> = {}): Article => ({
   id: '42', slug: 'tide-tables', title: 'Tide tables', section: 'news', body: 'Text', publishedAt: day(1), updatedAt: day(1), views: 10, ...over,
 })
 const block = (over: Partial<Block> = {}): Block => ({ id: 'promo', slot: 'sidebar', kind: 'text', content: 'Hi', position: 1, updatedAt: '2026-05-01T00:00:00.000Z', ...over })
+const hub = (over: Partial<Hub> = {}): Hub => ({
+  slug: 'spring',
+  title: 'Spring',
+  modules: [{ kind: 'html', content: '<p>Hi</p>' }, { kind: 'article-list', source: 'latest', limit: 5 }, { kind: 'article-teaser', id: '42' }],
+  updatedAt: '2026-05-01T00:00:00.000Z',
+  ...over,
+})
+const [html, list, teaser] = hub().modules
 const section = (over: Partial<Section> = {}): Section => ({ slug: 'news', title: 'News', position: 1, ...over })
 const put = (kind: ChangeEvent['kind'], before: unknown, after: unknown): ChangeEvent =>
   ({ kind, id: 'x', op: after ? 'put' : 'delete', at: now.toISOString(), before, after }) as ChangeEvent
@@ -58,7 +66,19 @@ const cases: Array<[string, ChangeEvent, string[]]> = [
   ['block scope changed between articles: both articles\' includes', put('block', block({ scope: 'article:1' }), block({ scope: 'article:2' })), ['block:promo', 'slot:sidebar.article.1', 'slot:sidebar.article.2']],
   ['explicit site scope is the site', put('block', block(), block({ scope: 'site' })), ['block:promo']],
   ['hub block moved to another slot', put('block', block({ scope: 'hub:spring' }), block({ scope: 'hub:spring', slot: 'main' })), ['block:promo', 'slot:sidebar.hub.spring', 'slot:main.hub.spring']],
+  ['draft block published: its (slot, scope) include', put('block', block({ draft: true }), block()), ['block:promo', 'slot:sidebar']],
   ['section block deleted', put('block', block({ scope: 'section:news' }), undefined), ['block:promo', 'slot:sidebar.section.news']],
+  ['hub created: its shell and every module', put('hub', undefined, hub()), ['hub:spring', 'module:spring.0', 'module:spring.1', 'module:spring.2']],
+  ['hub deleted: its shell and every module', put('hub', hub(), undefined), ['hub:spring', 'module:spring.0', 'module:spring.1', 'module:spring.2']],
+  ['hub title edited: the shell only', put('hub', hub(), hub({ title: 'Spring at sea' })), ['hub:spring']],
+  ['hub description edited: the shell only', put('hub', hub(), hub({ description: 'All of it' })), ['hub:spring']],
+  ['one module changed: that module only', put('hub', hub(), hub({ modules: [html!, { kind: 'article-list', source: 'latest', limit: 3 }, teaser!] })), ['module:spring.1']],
+  ['modules swapped: both places', put('hub', hub(), hub({ modules: [list!, html!, teaser!] })), ['module:spring.0', 'module:spring.1']],
+  ['module added at the end: the shell (one more include) and the new place', put('hub', hub(), hub({ modules: [html!, list!, teaser!, { kind: 'blocks', slot: 'main' }] })), ['hub:spring', 'module:spring.3']],
+  ['module removed from the middle: the shell and every place after it', put('hub', hub(), hub({ modules: [html!, teaser!] })), ['hub:spring', 'module:spring.1', 'module:spring.2']],
+  ['hub scheduled: shown or hidden, so the shell and every module', put('hub', hub(), hub({ endsAt: '2026-07-01T00:00:00.000Z' })), ['hub:spring', 'module:spring.0', 'module:spring.1', 'module:spring.2']],
+  ['hub published from a draft: the shell and every module', put('hub', hub({ draft: true }), hub()), ['hub:spring', 'module:spring.0', 'module:spring.1', 'module:spring.2']],
+  ['hub saved unchanged: nothing', put('hub', hub(), hub({ updatedAt: '2026-05-02T00:00:00.000Z' })), []],
   ['nav changed', put('nav', { entries: [], updatedAt: 'x' }, { entries: [{ label: 'Home', href: '/' }], updatedAt: 'y' }), ['nav']],
 ]
 
