@@ -108,6 +108,10 @@ async function failover(stack: BenchStack, articles: Article[], run: number) {
     found: survived.found,
     stalePages: survived.stale.length,
     editor503s: refused.filter((a) => a.status === 503).length,
+    editor503Codes: Object.fromEntries([...new Set(refused.map((a) => a.code))].map((c) => [c, refused.filter((a) => a.code === c).length])),
+    // When, after the kill, editors were refused: the first and last refusal's answer time.
+    refusedFromMs: refused.length ? Math.min(...refused.map((a) => a.at)) - killedAt : 0,
+    refusedUntilMs: refused.length ? Math.max(...refused.map((a) => a.at)) - killedAt : 0,
     editorOtherErrors: refused.filter((a) => a.status !== 503).map((a) => `${a.status} ${a.code}`),
     slowestEditMs: Math.max(...edits.answers.map((a) => a.ms)),
     reads: reads.seen.length,
