@@ -62,6 +62,13 @@ export interface Stack {
   killInstance(name: OriginName, index: number): Promise<void>
   /** Starts one more process of a service at host:port (not in the site VCL until a reload names it). */
   startInstance(name: OriginName, at: HostPort): Promise<RunningService>
+  /**
+   * Starts one more purge-service instance at host:port, against the same Redis and edges: another consumer in
+   * the group (its name is host:port), sharing the live edge set and the queue leases. Kill it with killProcess.
+   */
+  startPurgeInstance(at: HostPort): Promise<RunningService>
+  /** Fault injection: SIGKILL one process this stack started (a crash) and wait for it to exit. */
+  killProcess(running: RunningService): Promise<void>
   /** Kills (SIGKILL: a crash) or stops one service (every instance), then starts it again on the same port(s). */
   restartService(name: ServiceName, how: 'kill' | 'stop'): Promise<RunningService>
   /** Fault injection: crash a service (SIGKILL; every instance) and leave it down. */
@@ -343,6 +350,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       killInstance(name, index) {
         return kill(instances[name][index])
       },
+      startPurgeInstance(at) {
+        return launch('purge', at, `purge+${formatHostPort(at)}`)
+      },
+      killProcess: kill,
       async startInstance(name, at) {
         const running = await launch(name, at, `${name}+${formatHostPort(at)}`)
         instances[name].push(running)
