@@ -5,6 +5,9 @@ import { addCachedRoute, type FragmentDeps } from '../fragments/kit/app.js'
 import { loadTemplates } from '../fragments/kit/html.js'
 import { type CachePolicy, fixedPolicy } from '../fragments/kit/policy.js'
 import { createService } from '../fragments/kit/service.js'
+import type { Rendered } from '../fragments/kit/fragment.js'
+import type { ContentRepository } from '../content/repository.js'
+import { registerPreview } from './preview.js'
 import { isPublished } from '../fragments/article/fragment.js'
 import { articleKey, articleSlugKey, hubKey, sectionKey } from '../fragments/kit/content-keys.js'
 import { hubIsShown, hubModuleInclude, hubNextChange } from '../fragments/sections/hub-modules.js'
@@ -50,66 +53,49 @@ const mainBlocks = (scopes: BlockScope[]): string[] => scopes.map((scope) => slo
 const notFoundShell = (what: string) =>
   renderShell({ layout: 'not-found', title: 'Page not found', heading: 'Page not found', description: `We could not find ${what}. It may have moved or been unpublished.`, main: [] })
 
-export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
-  const app = createService({ name: 'layout', logLevel: deps.logLevel })
-  const { content } = deps
-  const fallback = () =>
-    renderShell({ layout: 'not-found', title: 'Temporarily unavailable', heading: 'Temporarily unavailable', description: 'This page cannot be shown right now. Please try again in a moment.', main: [] }).html
+/** A page the layout serves: its route, and its shell as readers see it, or as a draft preview shows it. */
+export interface LayoutPage {
+  key: string
+  path: string
+  notFound: () => Pick<Rendered, 'html' | 'includes'>
+  render: (params: Record<string, string>, now: Date, preview: boolean) => Promise<Rendered>
+}
 
-  addCachedRoute(
-    app,
+const checkSlug = ({ slug }: Record<string, string>) => (slug === undefined || SLUG.test(slug) ? undefined : 'bad slug')
+
+export function layoutPages(content: ContentRepository): LayoutPage[] {
+  return [
     {
       key: 'layout:home',
       path: '/',
-      policy: shellPolicy,
-      esi: true,
       notFound: () => notFoundShell('this page'),
-      fallback,
       render: async () => ({ ...renderShell({ layout: 'home', title: 'Tessera Magazine', main: ['/fragments/sections/main', '/fragments/article/front/latest'] }), keys: [] }),
     },
-    deps,
-  )
-
-  addCachedRoute(
-    app,
     {
       key: 'layout:article',
       path: '/articles/:slug',
-      policy: shellPolicy,
-      esi: true,
-      checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
       notFound: () => notFoundShell('that article'),
-      fallback,
-      render: async ({ slug }, now) => {
-        const article = await content.getArticleBySlug(slug)
-        if (!isPublished(article, now)) {
+      render: async ({ slug }, now, preview) => {
+        const article = await content.getArticleBySlug(slug!)
+        if (article === undefined || (!preview && !isPublished(article, now))) {
           // Tagged so that publishing an article under this slug replaces the cached 404 at once.
-          return { status: 404, ...notFoundShell('that article'), keys: [articleSlugKey(slug)] }
+          return { status: 404, ...notFoundShell('that article'), keys: [articleSlugKey(slug!)] }
         }
         const blockScopes: BlockScope[] = [`section:${article.section}`, `article:${article.id}`]
         return {
           ...renderShell({ layout: 'article', title: article.title, description: article.summary, main: [`/fragments/article/${article.id}`, ...mainBlocks(blockScopes)], blockScopes }),
           // The shell shows the title, the summary and its section's blocks (includes); the body is an include of its own.
-          keys: [articleKey('head', article.id), articleSlugKey(slug)],
+          keys: [articleKey('head', article.id), articleSlugKey(slug!)],
         }
       },
     },
-    deps,
-  )
-
-  addCachedRoute(
-    app,
     {
       key: 'layout:section',
       path: '/sections/:slug',
-      policy: shellPolicy,
-      esi: true,
-      checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
       notFound: () => notFoundShell('that section'),
-      fallback,
       render: async ({ slug }) => {
-        const section = await content.getSection(slug)
-        if (!section) return { status: 404, ...notFoundShell('that section'), keys: [sectionKey(slug)] }
+        const section = await content.getSection(slug!)
+        if (!section) return { status: 404, ...notFoundShell('that section'), keys: [sectionKey(slug!)] }
         return {
           ...renderShell({
             layout: 'section',
@@ -119,34 +105,41 @@ export function buildLayoutApp(deps: FragmentDeps): FastifyInstance {
             main: [...mainBlocks([`section:${slug}`]), `/fragments/article/front/section-${slug}`],
             blockScopes: [`section:${slug}`],
           }),
-          keys: [sectionKey(slug)],
+          keys: [sectionKey(slug!)],
         }
       },
     },
-    deps,
-  )
-  addCachedRoute(
-    app,
     {
       key: 'layout:hub',
       path: '/hubs/:slug',
-      policy: shellPolicy,
-      esi: true,
-      checkParams: ({ slug }) => (SLUG.test(slug) ? undefined : 'bad slug'),
       notFound: () => notFoundShell('that page'),
-      fallback,
-      render: async ({ slug }, now) => {
-        const hub = await content.getHub(slug)
+      render: async ({ slug }, now, preview) => {
+        const hub = await content.getHub(slug!)
         // A draft, or out of its schedule, is a 404 until it is shown (the TTL is clamped to that moment).
-        if (!hub || !hubIsShown(hub, now)) return { status: 404, ...notFoundShell('that page'), keys: [hubKey(slug)], nextChange: hub && hubNextChange(hub, now) }
+        if (!hub || (!preview && !hubIsShown(hub, now))) return { status: 404, ...notFoundShell('that page'), keys: [hubKey(slug!)], nextChange: hub && hubNextChange(hub, now) }
         return {
-          ...renderShell({ layout: 'hub', title: hub.title, heading: hub.title, description: hub.description, main: hub.modules.map((_, n) => hubModuleInclude(slug, n)) }),
-          keys: [hubKey(slug)],
+          ...renderShell({ layout: 'hub', title: hub.title, heading: hub.title, description: hub.description, main: hub.modules.map((_, n) => hubModuleInclude(slug!, n)) }),
+          keys: [hubKey(slug!)],
           nextChange: hubNextChange(hub, now),
         }
       },
     },
-    deps,
-  )
+  ]
+}
+
+export interface LayoutDeps extends FragmentDeps {
+  /** Checks draft preview tokens (TESSERA_PREVIEW_SECRET); without it /preview/ answers 403. */
+  previewSecret?: string
+}
+
+export function buildLayoutApp(deps: LayoutDeps): FastifyInstance {
+  const app = createService({ name: 'layout', logLevel: deps.logLevel })
+  const fallback = () =>
+    renderShell({ layout: 'not-found', title: 'Temporarily unavailable', heading: 'Temporarily unavailable', description: 'This page cannot be shown right now. Please try again in a moment.', main: [] }).html
+  const pages = layoutPages(deps.content)
+  for (const page of pages) {
+    addCachedRoute(app, { key: page.key, path: page.path, policy: shellPolicy, esi: true, checkParams: checkSlug, notFound: page.notFound, fallback, render: (params, now) => page.render(params, now, false) }, deps)
+  }
+  registerPreview(app, { content: deps.content, redis: deps.redis, secret: deps.previewSecret, pages, now: deps.now })
   return app
 }

@@ -6,7 +6,7 @@ import { buildLayoutApp } from './app.js'
 
 const config = loadConfig(process.env)
 const redis = connectConfiguredRedis(config, 'layout')
-const app = buildLayoutApp({ content: new ContentRepository(redis), redis, logLevel: config.logLevel })
+const app = buildLayoutApp({ content: new ContentRepository(redis), redis, logLevel: config.logLevel, previewSecret: config.previewSecret })
 app.addHook('onClose', async () => {
   redis.disconnect()
 })

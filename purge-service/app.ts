@@ -27,6 +27,8 @@ export interface PurgeApiDeps {
   eventLog?: EventLog
   editorToken: string
   opsToken?: string
+  /** Signs the console's draft preview tokens (TESSERA_PREVIEW_SECRET); without it the console issues none. */
+  previewSecret?: string
   /** Admin (-T) address of each edge node, in the order of purger.nodes. */
   edgeAdmins: Array<{ host: string; port: number }>
   adminSecretFile: string

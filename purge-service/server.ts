@@ -63,6 +63,7 @@ const app = buildPurgeApi({
   eventLog,
   editorToken: config.editorToken,
   opsToken: config.opsToken,
+  previewSecret: config.previewSecret,
   edgeAdmins: config.edgeAdmins,
   adminSecretFile: config.edgeAdminSecretFile,
   edgeWorkDirs: config.edgeWorkDirs,

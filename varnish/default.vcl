@@ -27,10 +27,12 @@ include "request-id.vcl";
 include "tier.vcl";
 include "shield.vcl";
 include "legacy.vcl";
+include "preview.vcl";
 
 sub vcl_recv {
     call tessera_site_recv;        # who is asking: purge ACL + secret, debug token
     call tessera_routes_recv;      # the routes file (tessera-site.vcl): Tessera, the legacy CMS or an app
+    call tessera_preview_recv;     # a draft preview: to the layout, passed (returns)
     call tessera_tier_front_recv;  # a reader's page: the page tier's mark; a plain read takes a short route (returns)
     call tessera_shield_recv;      # the shield tier's own probe URL
     call tessera_request_id_recv;  # one X-Request-Id for a page and its includes
@@ -114,6 +116,7 @@ sub vcl_deliver {
     call tessera_shield_deliver;     # the shield: everything the edge needs, and its vouch (returns)
     call tessera_headers_deliver;    # browser cache headers; internal headers only with the debug token
     call tessera_legacy_deliver;     # a personal answer (pass, Set-Cookie): private, no-store
+    call tessera_preview_deliver;    # a draft preview: private, no-store
 }
 
 sub vcl_synth {

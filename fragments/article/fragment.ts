@@ -23,7 +23,7 @@ export const article = defineFragment({
   },
   policy: { ttl: 600, grace: 120, keep: 86_400 },
   fallback: () => '<article data-fragment="article" data-fragment-state="unavailable"><p>This article is temporarily unavailable. Please try again in a moment.</p></article>',
-  async render({ content, params, now }) {
+  async render({ content, params, now, preview }) {
     if (params.list !== undefined) {
       const section = params.list === 'latest' ? undefined : params.list.slice('section-'.length)
       const articles = await content.listLatest(FRONT_LENGTH, section ? { section } : undefined)
@@ -34,7 +34,7 @@ export const article = defineFragment({
       }
     }
     const found = await content.getArticle(params.id)
-    if (!isPublished(found, now)) {
+    if (found === undefined || (!preview && !isPublished(found, now))) {
       return { status: 404, html: '<article data-fragment="article" data-fragment-state="not-found"></article>', keys: [articleKey('body', params.id)] }
     }
     const section = await content.getSection(found.section)

@@ -59,6 +59,8 @@ export interface Config {
   opsToken: string | undefined
   purgeSecret: string | undefined
   debugToken: string | undefined
+  /** Signs the console's draft preview tokens (the purge service issues them, the layout service checks them). */
+  previewSecret: string | undefined
   /** TESSERA_TTL_FILE: policy overrides the purge service applies at start (JSON or YAML). */
   ttlFile: string | undefined
   /** TESSERA_INSTANCES: how many OS processes `npm start` runs of each service (default 1 each). */
@@ -329,6 +331,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     opsToken: secret('TESSERA_OPS_TOKEN'),
     purgeSecret: secret('TESSERA_PURGE_SECRET'),
     debugToken: secret('TESSERA_DEBUG_TOKEN'),
+    previewSecret: secret('TESSERA_PREVIEW_SECRET'),
     ttlFile: env.TESSERA_TTL_FILE ? path.resolve(projectRoot, env.TESSERA_TTL_FILE) : undefined,
     instances,
     topologyFile: env.TESSERA_TOPOLOGY ? path.resolve(projectRoot, env.TESSERA_TOPOLOGY) : undefined,

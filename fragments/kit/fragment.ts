@@ -8,6 +8,8 @@ export interface RenderContext {
   content: ContentRepository
   params: Record<string, string>
   now: Date
+  /** A draft preview (never cached): show what readers cannot see yet, drafts and scheduled content. */
+  preview?: boolean
 }
 
 export interface Rendered {

@@ -32,12 +32,12 @@ export const sections = defineFragment({
   },
   policy: { ttl: 120, grace: 30, keep: 86_400 },
   fallback: () => '<div data-fragment="sections" data-fragment-state="unavailable"></div>',
-  async render({ content, params, now }) {
-    if (params.hub !== undefined) return renderHubModule(content, params.hub, Number(params.index), now)
+  async render({ content, params, now, preview }) {
+    if (params.hub !== undefined) return renderHubModule(content, params.hub, Number(params.index), now, preview)
     const slot = params.slot as BlockSlot
     const scope: BlockScope = params.scopeKind === undefined ? 'site' : `${params.scopeKind as BlockScopeKind}:${params.scopeId}`
     const blocks = await content.listScopedBlocks(slot, scope)
-    const shown = blocks.filter((b) => !b.draft && isActive(b, now)).map((b) => ({ id: b.id, kind: b.kind, html: renderBlock(b, now) }))
+    const shown = blocks.filter((b) => preview || (!b.draft && isActive(b, now))).map((b) => ({ id: b.id, kind: b.kind, html: renderBlock(b, now) }))
     return {
       html: templates.slot({ slot, scope, blocks: shown }),
       keys: [slotKey(slot, scope), ...blocks.map((b) => blockKey(b.id))],

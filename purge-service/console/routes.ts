@@ -9,12 +9,13 @@ import { readFile } from 'node:fs/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ContentRepository } from '../../content/repository.js'
 import { loadTemplates } from '../../fragments/kit/html.js'
+import { endPreviewGrant, issuePreviewToken } from '../../fragments/kit/preview-token.js'
 import { safeEqual } from '../../fragments/kit/service.js'
 import type { PurgeApiDeps } from '../app.js'
 import { barChart } from './charts.js'
 import { ConsoleSessions, cookiesOf, randomToken, SESSION_COOKIE, SESSION_SECONDS, setCookie, SIGN_IN_COOKIE, type ConsoleRole, type ConsoleSession } from './session.js'
 
-type ConsoleDeps = Pick<PurgeApiDeps, 'redis' | 'editorToken' | 'opsToken'>
+type ConsoleDeps = Pick<PurgeApiDeps, 'redis' | 'editorToken' | 'opsToken' | 'previewSecret'>
 
 const templates = loadTemplates('purge-service/console')
 const browserScript = new URL('./browser.js', import.meta.url)
@@ -142,6 +143,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
           return refuse(reply, 403, 'TESSERA_CONSOLE_CSRF', 'the sign-out form did not carry the console\'s CSRF token')
         }
         await sessions.end(session.id)
+        await endPreviewGrant(deps.redis, session.id) // its preview tokens stop working with it
       }
       setCookie(reply, SESSION_COOKIE, '', 0)
       return reply.code(303).header('location', '/console').send()
@@ -185,6 +187,15 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     scope.post('/console/api/preview', async (request, reply) => {
       const session = await sessionFor(request, reply, { changes: true })
       return session ? forward(reply, await api(session.role, 'POST', '/purges/preview', request.body)) : reply
+    })
+
+    // A short-lived token for /preview/<path> at the edge, bound to this session (fragments/kit/preview-token.ts).
+    scope.post('/console/api/preview-token', async (request, reply) => {
+      const session = await sessionFor(request, reply, { changes: true })
+      if (!session) return reply
+      if (!deps.previewSecret) return refuse(reply, 503, 'TESSERA_PREVIEW_NOT_CONFIGURED', 'previews are not configured (TESSERA_PREVIEW_SECRET)')
+      const issued = await issuePreviewToken(deps.redis, deps.previewSecret, session.id, SESSION_SECONDS)
+      return { token: issued.token, expiresAt: issued.expiresAt.toISOString() }
     })
 
     scope.post('/console/api/purges', async (request, reply) => {

@@ -10,6 +10,7 @@ export interface Secrets {
   opsToken: string
   purgeSecret: string
   debugToken: string
+  previewSecret: string
 }
 
 const generate = () => randomBytes(24).toString('base64url')
@@ -35,6 +36,7 @@ export function ensureSecrets(config: Config): Secrets & { generated: Array<keyo
     opsToken: pick('opsToken', config.opsToken),
     purgeSecret: pick('purgeSecret', config.purgeSecret),
     debugToken: pick('debugToken', config.debugToken),
+    previewSecret: pick('previewSecret', config.previewSecret),
   }
   if (generated.length) {
     mkdirSync(config.stateDir, { recursive: true })

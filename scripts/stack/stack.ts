@@ -131,6 +131,7 @@ export function envFor(config: Config, redisUrl: string, secrets: Secrets): Reco
     TESSERA_OPS_TOKEN: secrets.opsToken,
     TESSERA_PURGE_SECRET: secrets.purgeSecret,
     TESSERA_DEBUG_TOKEN: secrets.debugToken,
+    TESSERA_PREVIEW_SECRET: secrets.previewSecret,
     TESSERA_LOG_LEVEL: config.logLevel,
   }
 }
