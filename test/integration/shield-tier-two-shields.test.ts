@@ -182,3 +182,38 @@ t.test('a legacy route moves to Tessera with the shields on: `npm run topology -
   }
   t.same([await originRequests(edge1), await originRequests(edge2)], edgeOrigin, 'the edges still fetch Tessera\'s shells and fragments through the shields, not from the origins')
 })
+
+t.test('one of the two shields killed under load: readers see no error; it returns empty and serves its share again', async (t) => {
+  let reading = true
+  let reads = 0
+  const errors: string[] = []
+  const readers = stack.edges.map(async (edge) => {
+    for (let n = 0; reading; n++) {
+      const p = urls[n % urls.length]
+      const res = await get(edge.url, p).catch((err: Error) => ({ status: 0, body: err.message }))
+      reads++
+      if (res.status !== 200 || (pages.includes(p) && res.body.includes('data-fragment-state="unavailable"'))) errors.push(`${edge.name} ${p}: ${res.status}`)
+    }
+  })
+  await until('readers to be reading', async () => reads > 50, 20_000)
+  await stack.killShield('shield2')
+  const killedAt = reads
+  await until('reads with shield2 gone', async () => reads > killedAt + 200, 30_000)
+  const shield2Health = async () => {
+    const edges = (await callJson<{ edges: Array<{ admin: { backends?: Array<{ name: string; health: string }> } }> }>(purgeApi, 'GET', '/edges', undefined, editor)).json.edges
+    return edges.map((e) => e.admin.backends?.find((b) => b.name.endsWith('tessera_shield_shield2'))?.health)
+  }
+  await until('the edges to see shield2 sick', async () => (await shield2Health()).every((h) => h === 'sick'), 20_000)
+  const back = await stack.restartShield('shield2')
+  await until('the edges to see shield2 healthy again', async () => (await shield2Health()).every((h) => h === 'healthy'), 20_000)
+  const before = await originRequests(back)
+  // The edges hold every URL read: purge the fragments so they ask their shields again.
+  const purge = await callJson(purgeApi, 'POST', '/purges', { keys: ['fragment:article', 'fragment:sidebar', 'fragment:nav'] }, editor)
+  t.ok(purge.status === 200 || purge.status === 202, `purge answered ${purge.status}`)
+  await until('shield2 to be used again', async () => (await originRequests(back)) > before, 30_000)
+  const refilledAt = reads
+  await until('reads after it returned', async () => reads > refilledAt + 100, 30_000)
+  reading = false
+  await Promise.all(readers)
+  t.same(errors, [], `0 reader errors (and no page with a hole) over ${reads} reads, ${refilledAt - killedAt} of them with shield2 down or refilling`)
+})
