@@ -9,7 +9,7 @@
 import { loadConfig } from '../fragments/kit/config.js'
 import { TesseraError } from '../fragments/kit/errors.js'
 import { storedSecrets } from '../scripts/stack/secrets.js'
-import { edgeVclSource, reloadFromConfig, type SiteSettings, siteSettingsFromConfig, siteVclForEdge } from './reload.js'
+import { edgeVclSource, reloadFromConfig, shieldsLeftOut, type SiteSettings, siteSettingsFromConfig, siteVclForEdge } from './reload.js'
 import { formatHostPort, loadTopology } from './topology.js'
 
 const USAGE = 'usage: npm run topology -- check | vcl [edge] | site-vcl [edge] | reload'
@@ -42,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     case 'reload': {
+      const leftOut = shieldsLeftOut(config.stateDir, topology)
+      if (leftOut.length) {
+        process.stderr.write(`warning: this topology names no ${leftOut.join(', ')}, which npm start runs from ${config.stateDir}: the edges will stop using ${leftOut.length > 1 ? 'them' : 'it'} (reload with the environment npm start had, e.g. TESSERA_SHIELD=on)\n`)
+      }
       const report = await reloadFromConfig(config, { topology, site: site() })
       for (const e of [...(report.shields ?? []), ...report.edges]) {
         if (e.ok) process.stdout.write(`${e.edge}: now runs ${e.vcl}${e.discarded.length ? ` (discarded ${e.discarded.join(', ')})` : ''}\n`)

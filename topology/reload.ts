@@ -4,13 +4,13 @@
 // travels inline: varnish/default.vcl with its `include "tessera-site.vcl";` line replaced by the generated text;
 // the concern files it includes come from the edge's own vcl_path (the same release of varnish/*.vcl is installed
 // there). A VCL that does not compile is refused by varnishd with its compiler's message; the running one stays.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Config } from '../fragments/kit/config.js'
 import { TesseraError } from '../fragments/kit/errors.js'
 import { projectRoot } from '../fragments/kit/paths.js'
 import { VarnishCli, VarnishCliCommandFailed } from '../purge-service/varnish-cli.js'
-import { renderSiteVcl, type ShieldAddress } from '../scripts/stack/site-vcl.js'
+import { renderSiteVcl, SHIELD_SITE_MARK, type ShieldAddress } from '../scripts/stack/site-vcl.js'
 import { formatHostPort, innerAddressOf, loadTopology, type Topology, type TopologyEdge, type TopologyShield } from './topology.js'
 import { loadRoutes, routeSources } from '../scripts/stack/routes.js'
 import { renderRoutesVcl } from '../scripts/stack/routes-vcl.js'
@@ -200,6 +200,18 @@ export async function reloadFromConfig(
     if (report.shields?.find((e) => e.edge === shield.name)?.ok && existsSync(path.dirname(file))) writeFileSync(file, siteVclForShield(topology, site))
   }
   return report
+}
+
+/**
+ * Shields the launcher started on this machine (their site VCL is in the state dir) that `topology` does not name:
+ * a reload with this topology would take them out of the edges' VCL (say TESSERA_SHIELD=on was left out).
+ */
+export function shieldsLeftOut(stateDir: string, topology: Topology): string[] {
+  const dir = path.join(stateDir, 'vcl')
+  if (!existsSync(dir)) return []
+  const named = new Set(topology.shields.map((s) => s.name))
+  const isShieldVcl = (file: string) => existsSync(file) && readFileSync(file, 'utf8').includes(SHIELD_SITE_MARK)
+  return readdirSync(dir).filter((name) => !named.has(name) && isShieldVcl(localSiteFile(stateDir, name))).sort()
 }
 
 /** Where the launcher writes an edge's site VCL (first on that varnishd's vcl_path). */

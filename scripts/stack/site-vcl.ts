@@ -186,11 +186,14 @@ function backendVcl(name: string, host: string, port: number, t: { connect: stri
 }`
 }
 
+/** The first line of a shield's own part of its site VCL: how a site VCL file says it is a shield's. */
+export const SHIELD_SITE_MARK = '# This node is a shield.'
+
 /** The shield tier's part of the site VCL (varnish/shield.vcl calls the two subs). */
 function renderShieldVcl(role: 'edge' | 'shield', shields: ShieldAddress[], origins: readonly BackendName[]): string {
   if (role === 'shield') {
     return `
-# This node is a shield. It starts empty: what it serves is good as of its start, until its first purge.
+${SHIELD_SITE_MARK} It starts empty: what it serves is good as of its start, until its first purge.
 sub vcl_init {
     var.global_set("tessera_last_purge_sent", "" + std.time2real(now, 0.0));
 }
