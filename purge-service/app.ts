@@ -29,6 +29,8 @@ export interface PurgeApiDeps {
   opsToken?: string
   /** Signs the console's draft preview tokens (TESSERA_PREVIEW_SECRET); without it the console issues none. */
   previewSecret?: string
+  /** Where the console's preview links point: the site as readers reach it (the first edge node). */
+  siteUrl?: string
   /** Admin (-T) address of each edge node, in the order of purger.nodes. */
   edgeAdmins: Array<{ host: string; port: number }>
   adminSecretFile: string

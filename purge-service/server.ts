@@ -64,6 +64,7 @@ const app = buildPurgeApi({
   editorToken: config.editorToken,
   opsToken: config.opsToken,
   previewSecret: config.previewSecret,
+  siteUrl: config.edgeNodes[0],
   edgeAdmins: config.edgeAdmins,
   adminSecretFile: config.edgeAdminSecretFile,
   edgeWorkDirs: config.edgeWorkDirs,

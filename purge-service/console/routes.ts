@@ -7,6 +7,7 @@
 // charts are GET /stats. The console adds the session, CSRF and role checks, and turns API errors into words.
 import { readFile } from 'node:fs/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Hub } from '../../content/model.js'
 import { ContentRepository } from '../../content/repository.js'
 import { loadTemplates } from '../../fragments/kit/html.js'
 import { endPreviewGrant, issuePreviewToken } from '../../fragments/kit/preview-token.js'
@@ -15,7 +16,7 @@ import type { PurgeApiDeps } from '../app.js'
 import { barChart } from './charts.js'
 import { ConsoleSessions, cookiesOf, randomToken, SESSION_COOKIE, SESSION_SECONDS, setCookie, SIGN_IN_COOKIE, type ConsoleRole, type ConsoleSession } from './session.js'
 
-type ConsoleDeps = Pick<PurgeApiDeps, 'redis' | 'editorToken' | 'opsToken' | 'previewSecret'>
+type ConsoleDeps = Pick<PurgeApiDeps, 'redis' | 'editorToken' | 'opsToken' | 'previewSecret' | 'siteUrl'>
 
 const templates = loadTemplates('purge-service/console')
 const browserScript = new URL('./browser.js', import.meta.url)
@@ -77,7 +78,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   const refuse = (reply: FastifyReply, status: number, code: string, message: string) => reply.code(status).send({ error: { code, message } })
 
   /** The session for an API call, or an answer (401 / 403) already sent. */
-  const sessionFor = async (request: FastifyRequest, reply: FastifyReply, options: { ops?: boolean; changes?: boolean }): Promise<ConsoleSession | undefined> => {
+  const sessionFor = async (request: FastifyRequest, reply: FastifyReply, options: { ops?: boolean; editor?: boolean; changes?: boolean }): Promise<ConsoleSession | undefined> => {
     const session = await sessions.of(request)
     if (!session) {
       refuse(reply, 401, 'TESSERA_CONSOLE_SIGNED_OUT', 'you are signed out (or the session expired): sign in again')
@@ -92,6 +93,11 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     }
     if (options.ops && session.role !== 'ops') {
       refuse(reply, 403, 'TESSERA_FORBIDDEN', 'this is for ops: sign in with the ops token')
+      return undefined
+    }
+    // Content is written with the editor's role, as the content API takes only the editor token.
+    if (options.editor && session.role !== 'editor') {
+      refuse(reply, 403, 'TESSERA_FORBIDDEN', 'editing content is for editors: sign in with the editor token')
       return undefined
     }
     return session
@@ -147,6 +153,55 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       }
       setCookie(reply, SESSION_COOKIE, '', 0)
       return reply.code(303).header('location', '/console').send()
+    })
+
+    // ---- hub pages and block scope: the content store's own writes, validated as the content API's
+    scope.get('/console/hubs', async (request, reply) => {
+      const session = await sessions.of(request)
+      if (!session) return reply.code(303).header('location', '/console').send()
+      const [hubs, blocks] = await Promise.all([content.listHubs(), content.listBlocks()])
+      return page(reply, 200, 'hubs', {
+        title: 'Hub pages and blocks',
+        session,
+        ops: session.role === 'ops',
+        hubs: hubs.map((h) => ({ ...h, modules: h.modules.length, state: hubState(h) })),
+        blocks: blocks.map((b) => ({ ...b, scope: b.scope ?? 'site' })),
+      })
+    })
+
+    scope.get('/console/hubs/:slug', async (request, reply) => {
+      const session = await sessions.of(request)
+      if (!session) return reply.code(303).header('location', '/console').send()
+      const { slug } = request.params as { slug: string }
+      if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(slug)) return page(reply, 404, 'forbidden', { title: 'No such hub', session, message: 'A hub slug is 1-64 of a-z, 0-9 and "-".' })
+      return page(reply, 200, 'hub', { title: `Hub ${slug}`, session, ops: session.role === 'ops', slug, siteUrl: deps.siteUrl ?? '' })
+    })
+
+    scope.get('/console/api/hubs/:slug', async (request, reply) => {
+      if (!(await sessionFor(request, reply, {}))) return reply
+      const { slug } = request.params as { slug: string }
+      const hub = await content.getHub(slug)
+      return hub ?? refuse(reply, 404, 'TESSERA_NOT_FOUND', `there is no hub ${slug} yet: compose it and save`)
+    })
+
+    scope.put('/console/api/hubs/:slug', async (request, reply) => {
+      if (!(await sessionFor(request, reply, { editor: true, changes: true }))) return reply
+      const { slug } = request.params as { slug: string }
+      const saved = await content.putHub(slug, request.body)
+      return reply.code(saved.created ? 201 : 200).send(saved.record)
+    })
+
+    scope.delete('/console/api/hubs/:slug', async (request, reply) => {
+      if (!(await sessionFor(request, reply, { editor: true, changes: true }))) return reply
+      const { slug } = request.params as { slug: string }
+      return (await content.deleteHub(slug)) ? reply.code(204).send() : refuse(reply, 404, 'TESSERA_NOT_FOUND', `there is no hub ${slug}`)
+    })
+
+    scope.put('/console/api/blocks/:id/scope', async (request, reply) => {
+      if (!(await sessionFor(request, reply, { editor: true, changes: true }))) return reply
+      const { id } = request.params as { id: string }
+      const { scope: blockScope } = (request.body ?? {}) as { scope?: unknown }
+      return (await content.patchBlock(id, { scope: blockScope === undefined ? null : blockScope })).record
     })
 
     scope.get('/console/ops', async (request, reply) => {
@@ -225,6 +280,14 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       return session ? forward(reply, await api('ops', 'DELETE', `/policies/${encodeURIComponent(fragment)}`)) : reply
     })
   })
+}
+
+function hubState(hub: Hub): string {
+  const now = Date.now()
+  if (hub.draft) return 'draft'
+  if (hub.startsAt && Date.parse(hub.startsAt) > now) return `scheduled from ${hub.startsAt}`
+  if (hub.endsAt && Date.parse(hub.endsAt) <= now) return `ended ${hub.endsAt}`
+  return hub.endsAt ? `published until ${hub.endsAt}` : 'published'
 }
 
 interface EdgeAnswer {
