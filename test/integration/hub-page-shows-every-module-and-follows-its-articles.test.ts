@@ -40,6 +40,7 @@ const modules = [
 ]
 const hubPage = '/hubs/spring'
 const moduleUrls = modules.map((_, n) => `/fragments/sections/modules/spring/${n}`)
+let saved = modules // the modules as the store has them now
 
 t.test('a hub built through the API shows every kind of module, each its own cached include', async (t) => {
   t.equal((await callJson(contentApi, 'PUT', '/blocks/spring-note', hubBlock, editor)).status, 201)
@@ -80,7 +81,10 @@ async function purgeOf(what: string, key: string, write: () => Promise<number>, 
   const since = Date.now()
   t.equal(await write(), expected, `${what}: written`)
   const purge = await acknowledgedPurge(waitStack, key, since)
-  figures.push(`${what}: keys ${purge.keys.join(' ')}; purged ${purge.nodes.map((n) => n.purged).join(' / ')} of ${cached.join(' / ')} objects cached (edge1 / edge2)`)
+  const left = await Promise.all(stack.edges.map(async (edge) => (await counters(edge, 'MAIN.n_object'))['MAIN.n_object']!))
+  // X-Purged-Count counts an object once per key it matched; n_object says how many objects left the cache
+  const removed = cached.map((n, i) => n - left[i]!)
+  figures.push(`${what}: keys ${purge.keys.join(' ')}; objects removed ${removed.join(' / ')} of ${cached.join(' / ')} cached (edge1 / edge2; X-Purged-Count ${purge.nodes.map((n) => n.purged).join(' / ')})`)
   return purge
 }
 
@@ -116,6 +120,7 @@ t.test('one module edited: that module and the hub page only', async (t) => {
   const before = await warmBoth([hubPage, ...moduleUrls])
   const edited = modules.map((m, n) => (n === 0 ? { kind: 'html', content: '<p class="intro">Spring, edited</p>' } : m))
   const purge = await purgeOf('one hub module edited', 'module:spring.0', async () => (await callJson(contentApi, 'PUT', '/hubs/spring', { title: 'Spring', description: 'The season, gathered', modules: edited }, editor)).status, 200)
+  saved = edited
   t.same(purge.keys, ['module:spring.0'], 'that module\'s key only')
   for (const node of purge.nodes) t.equal(node.purged, 2, `${node.node}: the module and the assembled hub page`)
   for (const edge of stack.edges) {
@@ -127,10 +132,17 @@ t.test('one module edited: that module and the hub page only', async (t) => {
   }
 })
 
+t.test('the hub retitled: its shell and the hub page only', async (t) => {
+  await warmBoth([hubPage, ...moduleUrls])
+  const purge = await purgeOf('hub retitled', 'hub:spring', async () => (await callJson(contentApi, 'PUT', '/hubs/spring', { title: 'Spring, retitled', description: 'The season, gathered', modules: saved }, editor)).status, 200)
+  t.same(purge.keys, ['hub:spring'])
+  for (const edge of stack.edges) t.match((await read(edge, hubPage)).body, 'Spring, retitled')
+})
+
 t.test('a hub scheduled to end disappears on time; deleted, it is a 404', async (t) => {
+  await warmBoth([hubPage, ...moduleUrls])
   const endsAt = new Date(Date.now() + 3000).toISOString()
-  t.equal((await callJson(contentApi, 'PUT', '/hubs/spring', { title: 'Spring', modules, endsAt }, editor)).status, 200)
-  await eventsSettled(stack.redisUrl)
+  await purgeOf('hub scheduled', 'hub:spring', async () => (await callJson(contentApi, 'PUT', '/hubs/spring', { title: 'Spring', modules, endsAt }, editor)).status, 200)
   await until('the scheduled hub page at both nodes', async () => (await Promise.all(stack.edges.map((e) => read(e, hubPage)))).every((p) => p.status === 200))
   t.equal((await read(edge1, hubPage)).cache, 'hit', 'cached until then')
   await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(endsAt) - Date.now()) + 20))

@@ -55,8 +55,10 @@ async function change(what: string, key: string, status: number, send: () => Pro
   t.equal(await send(), status, `${what}: the content API took it`)
   const purge = await acknowledgedPurge(waitStack, key, since)
   t.ok(purge.complete, `${what}: acknowledged by both nodes`)
-  const purged = purge.nodes.map((n) => n.purged)
-  figures.push(`${what}: keys ${purge.keys.join(' ')}; purged ${purged.join(' / ')} of ${cached.join(' / ')} objects cached (edge1 / edge2)`)
+  const left = await Promise.all(stack.edges.map(async (edge) => (await counters(edge, 'MAIN.n_object'))['MAIN.n_object']!))
+  // X-Purged-Count counts an object once per key it matched; n_object says how many objects left the cache
+  const removed = cached.map((n, i) => n - left[i]!)
+  figures.push(`${what}: keys ${purge.keys.join(' ')}; objects removed ${removed.join(' / ')} of ${cached.join(' / ')} cached (edge1 / edge2; X-Purged-Count ${purge.nodes.map((n) => n.purged).join(' / ')})`)
   return purge
 }
 
