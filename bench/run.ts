@@ -19,11 +19,12 @@ import { pageTier } from './scenarios/page-tier.js'
 import { cacheAtScale } from './scenarios/cache-at-scale.js'
 import { contentScale } from './scenarios/content-scale.js'
 import { shield } from './scenarios/shield.js'
+import { viralSpike } from './scenarios/viral-spike.js'
 import { redisFailover } from './scenarios/redis-failover.js'
 import { legacyOffload } from './scenarios/legacy-offload.js'
 import type { Scenario } from './support/scenario.js'
 
-const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, pageTier, monolithVsEdge, coldPage, cacheAtScale, contentScale, shield, legacyOffload, redisFailover]
+const SCENARIOS: Scenario[] = [edgeVsDirect, publishToFresh, edgeUnderFaults, originOffload, stampede, slowOrigin, edgeCeiling, pageTier, monolithVsEdge, coldPage, cacheAtScale, contentScale, shield, legacyOffload, redisFailover, viralSpike]
 
 function varnishVersion(): string {
   // varnishd -V prints its version on stderr.

@@ -33,8 +33,10 @@ const port = portFromArgs(process.argv, config.ports.purge)
 // host:port: unique per instance, in the consumer group and in the queue leases.
 const instanceName = process.env.TESSERA_PURGE_CONSUMER || `${os.hostname()}:${port}`
 // The live edge set starts as the topology's edges (TESSERA_TOPOLOGY, else TESSERA_EDGE_NODES/_ADMINS/_WORKDIRS).
+// A file's edge without a workdir takes the one the launcher gave for its URL (TESSERA_EDGE_WORKDIRS).
+const localWorkDir = (url: string) => config.edgeWorkDirs[config.edgeNodes.indexOf(url)]
 const initialEdges: TopologyEdge[] = config.topologyFile
-  ? loadTopology(config).edges
+  ? loadTopology(config).edges.map((e) => (e.workdir || !localWorkDir(e.url) ? e : { ...e, workdir: localWorkDir(e.url) }))
   : config.edgeNodes.map((url, i) => ({ name: `edge${i + 1}`, url, admin: config.edgeAdmins[i] ?? { host: config.host, port: config.edge.adminPort }, ...(config.edgeWorkDirs[i] ? { workdir: config.edgeWorkDirs[i] } : {}) }))
 const edgeSet = new EdgeSet(redis)
 await edgeSet.seed(initialEdges)

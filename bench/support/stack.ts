@@ -30,6 +30,8 @@ export interface BenchStackOptions {
    * it, so stacks seeded with the same instant serve byte-identical pages.
    */
   seedAt?: Date
+  /** A topology file (TESSERA_TOPOLOGY) instead of the generated single-machine one. */
+  topologyFile?: string
 }
 
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
