@@ -49,6 +49,6 @@ t.test('totals, hit ratio, median fetch time and a sliding window', async (t) =>
   t.same(nav.window, { hits: 3, misses: 0, graceHits: 1, passes: 0, hitRatio: 1, originFetches: 2, originErrors: 1, originFetchMsP50: 25, purgesReceived: 1 })
   const all = stats.snapshot()
   t.same(Object.keys(all.fragments), ['article', 'nav', 'sections', 'sidebar'], 'every fragment, counted or not')
-  t.same(Object.keys(all.pages), ['article', 'home', 'notFound', 'section'])
+  t.same(Object.keys(all.pages), ['article', 'home', 'hub', 'notFound', 'section'])
   t.equal(all.pages.home!.hitRatio, null, 'no deliveries: no ratio')
 })
