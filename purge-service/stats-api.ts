@@ -50,12 +50,36 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
   // fetches are the origin fetches.
   const shields = purger.shieldNodes.map((node, i) => watch(node, deps.shieldWorkDirs?.[i]))
   const all = [...edges, ...shields]
+  let ready = false
   app.addHook('onReady', async () => {
+    ready = true
     for (const e of all) e.reader?.start()
   })
   app.addHook('onClose', async () => {
+    ready = false
     await Promise.all(all.map((e) => e.reader?.stop()))
   })
+  // The live edge set (PUT/DELETE /edges, from any instance): a node that joined is watched from the next
+  // look on (its figures start then), one that left is no longer reported.
+  const followEdgeSet = async () => {
+    if (!purger.edgeSet || !ready) return
+    const live = (await purger.edgeSet.live()).map((e) => ({ node: e.url, workDir: e.workdir }))
+    for (const { node, workDir } of live) {
+      if (edges.some((e) => e.node === node)) continue
+      const watcher = watch(node, workDir)
+      edges.push(watcher)
+      all.push(watcher)
+      watcher.reader?.start()
+    }
+    for (const gone of edges.filter((e) => !live.some((l) => l.node === e.node))) {
+      edges.splice(edges.indexOf(gone), 1)
+      all.splice(all.indexOf(gone), 1)
+      await gone.reader?.stop()
+    }
+  }
+  const following = setInterval(() => void followEdgeSet().catch((err) => app.log.warn({ err }, 'could not read the live edge set for /stats')), 5000)
+  following.unref()
+  app.addHook('onClose', async () => clearInterval(following))
 
   // Purges received: what each purge can touch is worked out once per purge, off the purge path;
   // GET /stats waits for the ones still being worked out.
@@ -105,6 +129,7 @@ export function registerStatsRoutes(app: FastifyInstance, deps: StatsDeps): void
   app.get('/stats', async (request) => {
     requireOps(request, deps)
     await Promise.all(attributing)
+    await followEdgeSet()
     const shieldNodes = await Promise.all(shields.map(nodeStats))
     return {
       windowSeconds: edges[0]?.stats.windowSeconds ?? 300,

@@ -102,6 +102,9 @@ t.test('a node joins: the site VCL, purges from the answer on, warmed with the m
     const page = await get(joining.url, `/articles/${slug}`, debug)
     t.equal(page.headers.get('x-tessera-cache'), 'hit', `/articles/${slug} is a hit at the joining node before any reader`)
   }
+  const stats = (await callJson<{ edges: Array<{ node: string; source: { workDir?: string } }> }>(purgeApi, 'GET', '/stats', undefined, ops)).json.edges
+  t.same(stats.map((e) => e.node).sort(), [edge1.url, joining.url].sort(), 'GET /stats reports the joined node')
+  t.equal(stats.find((e) => e.node === joining.url)?.source.workDir, joining.workDir, 'read through its work dir')
   const audit = (await callJson<{ audit: Array<{ what: string; edge: string }> }>(purgeApi, 'GET', '/edges/audit', undefined, ops)).json.audit
   t.match(audit[0], { what: 'join', edge: 'edge2', who: 'ops' }, 'audited')
   t.same((await callJson(purgeApi, 'PUT', '/edges/edge2', { url: joining.url, admin }, ops)).status, 200, 'PUT again with the same node: nothing to do')
@@ -132,6 +135,8 @@ t.test('a node that misses purges is lagging, then removed: nothing more, its qu
   t.equal(await redis.exists(queue), 0, 'the queue does not come back')
   const view = await edgesNow()
   t.same(view.map((e) => [e.name, e.state]), [['edge1', 'ready'], ['edge2', 'removed']], 'GET /edges shows it removed')
+  const stats = (await callJson<{ edges: Array<{ node: string }> }>(purgeApi, 'GET', '/stats', undefined, ops)).json.edges
+  t.same(stats.map((e) => e.node), [edge1.url], 'GET /stats no longer reports it')
   t.equal((await callJson(purgeApi, 'DELETE', '/edges/edge2', undefined, ops)).status, 404, 'DELETE again: 404')
   const audit = (await callJson<{ audit: Array<{ what: string; edge: string }> }>(purgeApi, 'GET', '/edges/audit', undefined, ops)).json.audit
   t.match(audit[0], { what: 'leave', edge: 'edge2', who: 'ops' })
