@@ -7,9 +7,8 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ContentRepository } from '../content/repository.js'
-import { isPublished } from '../fragments/article/fragment.js'
 import type { FragmentDefinition } from '../fragments/kit/fragment.js'
-import { renderShell, type Shell } from '../layouts/app.js'
+import { layoutPages } from '../layouts/app.js'
 import { connectRedis } from '../fragments/kit/redis.js'
 import { FRAGMENTS } from '../fragments/registry.js'
 
@@ -17,8 +16,8 @@ const redisUrl = process.argv[2]
 if (!redisUrl) throw new Error('monolith: pass the Redis URL as the first argument')
 const redis = connectRedis(redisUrl, 'monolith')
 const content = new ContentRepository(redis)
-// The layout service's own shell (its template and the includes around every page's main column).
-const page = (shell: Shell): string => renderShell(shell).html
+// The layout service's own pages (their shells and includes).
+const pages = layoutPages(content)
 
 /** Every fragment route as a regular expression with named groups: '/fragments/article/:id' -> (?<id>[^/]+). */
 const routes = Object.values(FRAGMENTS).flatMap((fragment: FragmentDefinition) =>
@@ -30,7 +29,7 @@ async function renderFragment(url: string, now: Date, depth: number): Promise<st
     const match = pattern.exec(url)
     if (!match) continue
     const params = { ...match.groups }
-    if (fragment.checkParams?.(params) !== undefined) return ''
+    if (fragment.checkParams?.(params) !== undefined) continue
     const rendered = await fragment.render({ content, params, now })
     return inline(rendered.html, now, depth + 1)
   }
@@ -55,12 +54,10 @@ async function inline(html: string, now: Date, depth: number): Promise<string> {
 
 /** The shell the layout service would write for `url` (layouts/app.ts), or undefined for a 404. */
 async function shellFor(url: string, now: Date): Promise<string | undefined> {
-  if (url === '/') return page({ layout: 'home', title: 'Tessera Magazine', main: ['/fragments/sections/main', '/fragments/article/front/latest'] })
-  const slug = /^\/articles\/([a-z0-9][a-z0-9-]{0,63})$/.exec(url)?.[1]
-  if (!slug) return undefined
-  const article = await content.getArticleBySlug(slug)
-  if (!isPublished(article, now)) return undefined
-  return page({ layout: 'article', title: article.title, description: article.summary, main: [`/fragments/article/${article.id}`] })
+  const wanted = url === '/' ? pages.find((p) => p.path === '/') : /^\/articles\/[a-z0-9][a-z0-9-]{0,63}$/.test(url) ? pages.find((p) => p.path === '/articles/:slug') : undefined
+  if (!wanted) return undefined
+  const shell = await wanted.render({ slug: url.slice('/articles/'.length) }, now, false)
+  return shell.status === 404 ? undefined : shell.html
 }
 
 const server = http.createServer((req, res) => {
