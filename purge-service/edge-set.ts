@@ -89,6 +89,22 @@ export class EdgeSet {
   }
 
   /**
+   * Shows a node as joining while its VCL loads: in GET /edges, and holding its name, but not yet purged.
+   * Returns how to take that back (the entry it replaced, if any, is put back) when the join fails.
+   */
+  async propose(edge: TopologyEdge, now = new Date()): Promise<() => Promise<void>> {
+    const at = now.toISOString()
+    const before = await this.redis.hget(EDGES_KEY, edge.name)
+    const entry: EdgeEntry = { ...edge, state: 'joining', joinedAt: at, since: at, origin: 'api' }
+    await this.redis.hset(EDGES_KEY, edge.name, JSON.stringify(entry))
+    return async () => {
+      if ((await this.get(edge.name))?.state !== 'joining') return
+      if (before) await this.redis.hset(EDGES_KEY, edge.name, before)
+      else await this.redis.hdel(EDGES_KEY, edge.name)
+    }
+  }
+
+  /**
    * Puts a node in the set (state `state`): from this call's answer on, every purge goes to it, and one it does
    * not take waits in its queue. A queue left from an earlier membership is dropped: its purges are older than
    * anything the node can hold now.

@@ -170,12 +170,22 @@ export function registerEdgeRoutes(app: FastifyInstance, deps: EdgeRoutesDeps, s
     if (sameAdmin) throw new Conflict(`admin ${edge.admin.host}:${edge.admin.port} is already edge ${sameAdmin.name}'s`, 'admin')
     if (!deps.topology) throw new FixedEdgeSet()
 
-    // The site VCL first: a node that cannot take it is refused with nothing changed.
-    const loaded = await deps.topology.loadVcl(edge)
+    // The site VCL first (shown as joining meanwhile, not yet purged): a node that cannot take it is refused and
+    // the set is left as it was.
+    const takeBack = await set.propose(edge)
+    let loaded: EdgeReloadResult
+    try {
+      loaded = await deps.topology.loadVcl(edge)
+    } catch (err) {
+      await takeBack()
+      throw err
+    }
     if (!loaded.ok) {
+      await takeBack()
       if (loaded.error?.code === 'TESSERA_VCL_REFUSED') throw new JoiningEdgeRefusedVcl(loaded.error.message)
       throw new EdgeAdminUnreachable(name, loaded.error?.message ?? 'no answer')
     }
+    if ((await set.get(name))?.state !== 'joining') throw new Conflict(`edge ${name} was removed while it was joining; PUT it again`, 'name')
     const entry = await set.join(edge, warmCount > 0 ? 'warming' : 'ready')
     await purger.refreshNodes()
     await set.audit({ who: 'ops', what: 'join', edge: name, url: edge.url, detail: { admin: `${edge.admin.host}:${edge.admin.port}`, vcl: loaded.vcl, warm: warmCount } })

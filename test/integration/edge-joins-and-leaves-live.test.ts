@@ -80,7 +80,14 @@ t.test('a node joins: the site VCL, purges from the answer on, warmed with the m
   const cli = await VarnishCli.connect({ host: '127.0.0.1', port: adminPort, secret: readFileSync(joining.secretFile) })
   t.teardown(() => cli.close())
   await eventsSettled(stack.redisUrl)
-  const res = await callJson<{ edge: { state: string }; vcl: string }>(purgeApi, 'PUT', '/edges/edge2', { url: joining.url, admin, inner: `127.0.0.1:${innerPort}`, workdir: joining.workDir, warm: 2 }, ops)
+  const putting = callJson<{ edge: { state: string }; vcl: string }>(purgeApi, 'PUT', '/edges/edge2', { url: joining.url, admin, inner: `127.0.0.1:${innerPort}`, workdir: joining.workDir, warm: 2 }, ops)
+  // While varnishd compiles the site VCL the node shows as joining (and gets no purge yet).
+  let answered = false
+  void putting.finally(() => (answered = true))
+  let sawJoining = false
+  while (!answered && !sawJoining) sawJoining = (await edgeNamed('edge2'))?.state === 'joining'
+  t.ok(sawJoining, 'GET /edges shows it joining while its VCL loads')
+  const res = await putting
   t.equal(res.status, 201)
   t.equal(res.json.edge.state, 'warming')
   t.equal((await cli.vclList()).find((v) => v.status === 'active')?.name, res.json.vcl, 'the site VCL of the other edges is active on it')
