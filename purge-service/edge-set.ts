@@ -83,7 +83,16 @@ export class EdgeSet {
     return (await this.redis.smembers(LIVE_URLS_KEY)).sort()
   }
 
-  async get(name: string): Promise<EdgeEntry | undefined> {
+  /**
+   * The edges a topology reload goes to: the live set, and the file's edges the set has never had (they join it
+   * at the purge service's next start). A node removed stays out even while the file still lists it.
+   */
+  async reloadTargets(fileEdges: TopologyEdge[]): Promise<TopologyEdge[]> {
+    const all = await this.all()
+    return [...all.filter((e) => e.state !== 'removed'), ...fileEdges.filter((f) => !all.some((e) => e.name === f.name))]
+  }
+
+    async get(name: string): Promise<EdgeEntry | undefined> {
     const row = await this.redis.hget(EDGES_KEY, name)
     return row ? (JSON.parse(row) as EdgeEntry) : undefined
   }

@@ -21,8 +21,8 @@ import { warm } from './warmup.js'
 export interface TopologyControl {
   /** Loads the current site VCL on one node (a joining one) and makes it active. */
   loadVcl(edge: TopologyEdge): Promise<EdgeReloadResult>
-  /** The topology file's services (or the defaults), loaded on every node of `edges` and the shields. */
-  reload(edges: TopologyEdge[]): Promise<ReloadReport>
+  /** The topology file's services (or the defaults), loaded on the shields and the edges `edges` picks from the file's. */
+  reload(edges: (fileEdges: TopologyEdge[]) => Promise<TopologyEdge[]>): Promise<ReloadReport>
 }
 
 export type EdgeRoutesDeps = Pick<
@@ -235,8 +235,7 @@ export function registerEdgeRoutes(app: FastifyInstance, deps: EdgeRoutesDeps, s
   app.post('/topology/reload', async (request, reply) => {
     requireOps(request, deps, 'POST /topology/reload')
     if (!deps.topology) throw new FixedEdgeSet()
-    const edges = purger.edgeSet ? await purger.edgeSet.live() : await entries()
-    const report = await deps.topology.reload(edges)
+    const report = await deps.topology.reload(async (fileEdges) => (purger.edgeSet ? purger.edgeSet.reloadTargets(fileEdges) : fileEdges))
     await purger.edgeSet?.audit({ who: 'ops', what: 'topology-reload', detail: { vcl: report.vcl, ok: report.ok, failed: report.edges.filter((e) => !e.ok).map((e) => e.edge) } })
     request.log.info({ who: 'ops', vcl: report.vcl, ok: report.ok }, 'topology reloaded')
     const failed = [...report.edges, ...(report.shields ?? [])].filter((e) => !e.ok)

@@ -55,7 +55,10 @@ const purger = new Purger({
 const topology: TopologyControl = {
   // Only the joining node: the file's services (and shields), as the other edges run them.
   loadVcl: async (edge) => (await reloadFromConfig(config, { edges: [edge], edgesOnly: true, log: (line) => log.info(line) })).edges[0]!,
-  reload: (edges) => reloadFromConfig(config, { edges, log: (line) => log.info(line) }),
+  reload: async (pick) => {
+    const topology = loadTopology(config)
+    return reloadFromConfig(config, { topology, edges: await pick(topology.edges), log: (line) => log.info(line) })
+  },
 }
 // Trims tessera:events below what every consumer group has acknowledged; reports the backlog (GET /edges, /metrics).
 const eventLog = new EventLog({ redis, cap: config.purge.eventsBacklogCap, intervalMs: config.purge.eventsTrimMs, log })

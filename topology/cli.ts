@@ -2,15 +2,37 @@
 //   check            validate the topology and print it
 //   vcl [edge]       print the VCL `reload` would send to an edge (default: the first)
 //   site-vcl [edge]  print only that edge's tessera-site.vcl (for the file a varnishd on another machine boots with)
-//   reload           regenerate the site VCL and make it active on every edge (vcl.inline + vcl.use); older
+//   reload           regenerate the site VCL and make it active on every edge of the purge service's live edge set
+//                    (and the file's edges it has never had; the file's when Redis does not answer) (vcl.inline + vcl.use); older
 //                    VCLs beyond the last 3 are discarded. Exit 1 if any edge refused it or could not be reached.
 // Secrets: TESSERA_PURGE_SECRET / TESSERA_DEBUG_TOKEN, else those `npm start` keeps in the state dir; the admin
 // secret: TESSERA_EDGE_ADMIN_SECRET_FILE (default STATE/varnish-secret).
-import { loadConfig } from '../fragments/kit/config.js'
+import { setTimeout as delay } from 'node:timers/promises'
+import { type Config, loadConfig } from '../fragments/kit/config.js'
+import { connectConfiguredRedis } from '../fragments/kit/redis.js'
+import { EdgeSet } from '../purge-service/edge-set.js'
 import { TesseraError } from '../fragments/kit/errors.js'
 import { storedSecrets } from '../scripts/stack/secrets.js'
 import { edgeVclSource, reloadFromConfig, shieldsLeftOut, type SiteSettings, siteSettingsFromConfig, siteVclForEdge } from './reload.js'
-import { formatHostPort, loadTopology } from './topology.js'
+import { formatHostPort, loadTopology, type Topology, type TopologyEdge } from './topology.js'
+
+/**
+ * The purge service's live edge set (PUT/DELETE /edges) with the file's edges it has never had, when Redis
+ * answers within a few seconds; undefined (the file's edges) when it does not.
+ */
+async function liveEdges(config: Config, topology: Topology): Promise<TopologyEdge[] | undefined> {
+  const redis = connectConfiguredRedis(config, 'topology-cli')
+  try {
+    const edges = await Promise.race([new EdgeSet(redis).reloadTargets(topology.edges), delay(3000, undefined, { ref: false })])
+    if (!edges) process.stderr.write('warning: Redis did not answer: reloading the edges the file names (not the purge service\'s live edge set)\n')
+    return edges
+  } catch (err) {
+    process.stderr.write(`warning: the live edge set could not be read (${(err as Error).message}): reloading the edges the file names\n`)
+    return undefined
+  } finally {
+    redis.disconnect()
+  }
+}
 
 const USAGE = 'usage: npm run topology -- check | vcl [edge] | site-vcl [edge] | reload'
 
@@ -46,7 +68,8 @@ async function main(argv: string[]): Promise<number> {
       if (leftOut.length) {
         process.stderr.write(`warning: this topology names no ${leftOut.join(', ')}, which npm start runs from ${config.stateDir}: the edges will stop using ${leftOut.length > 1 ? 'them' : 'it'} (reload with the environment npm start had, e.g. TESSERA_SHIELD=on)\n`)
       }
-      const report = await reloadFromConfig(config, { topology, site: site() })
+      const edges = await liveEdges(config, topology)
+      const report = await reloadFromConfig(config, { topology, site: site(), ...(edges ? { edges } : {}) })
       for (const e of [...(report.shields ?? []), ...report.edges]) {
         if (e.ok) process.stdout.write(`${e.edge}: now runs ${e.vcl}${e.discarded.length ? ` (discarded ${e.discarded.join(', ')})` : ''}\n`)
         else process.stderr.write(`${e.edge}: ${e.error?.code}: ${e.error?.message}\n`)

@@ -163,7 +163,7 @@ t.test('a legacy route moves to Tessera with the shields on: `npm run topology -
   writeFileSync(routesFile, readFileSync(routesFile, 'utf8').replace('{ name: sections, prefix: /sections/, to: legacy }', '{ name: sections, prefix: /sections/, to: tessera }'))
   // As the README says: the same environment as the running stack (here its topology file and state dir).
   const { stdout } = await exec(process.execPath, [path.join(projectRoot, 'dist', 'topology', 'cli.js'), 'reload'], {
-    env: { ...process.env, TESSERA_TOPOLOGY: file, TESSERA_STATE_DIR: stack.config.stateDir, TESSERA_DEMO_LEGACY: 'on', TESSERA_DEMO_LEGACY_PORT: String(stack.config.demoLegacyPort), TESSERA_ROUTES: routesFile },
+    env: { ...process.env, TESSERA_TOPOLOGY: file, TESSERA_STATE_DIR: stack.config.stateDir, REDIS_URL: stack.redisUrl, TESSERA_DEMO_LEGACY: 'on', TESSERA_DEMO_LEGACY_PORT: String(stack.config.demoLegacyPort), TESSERA_ROUTES: routesFile },
   })
   t.match(stdout, /shield1: now runs /, 'shield1 took the new VCL')
   t.match(stdout, /shield2: now runs /, 'shield2 too')

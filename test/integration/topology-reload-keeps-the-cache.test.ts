@@ -51,7 +51,7 @@ t.teardown(() => cli.close())
 async function reload(): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await exec(process.execPath, [path.join(projectRoot, 'dist', 'topology', 'cli.js'), 'reload'], {
-      env: { ...process.env, TESSERA_TOPOLOGY: file, TESSERA_STATE_DIR: stack.config.stateDir },
+      env: { ...process.env, TESSERA_TOPOLOGY: file, TESSERA_STATE_DIR: stack.config.stateDir, REDIS_URL: stack.redisUrl },
     })
     return { code: 0, stdout, stderr }
   } catch (err) {
