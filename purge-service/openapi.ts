@@ -107,7 +107,7 @@ export const openApiDocument = {
     },
     '/edges': {
       get: {
-        summary: 'Each edge node: admin CLI reachability, backend health, purge queue and lag; and the change stream (events): its length, the backlog the slowest consumer group has not acknowledged, TESSERA_EVENTS_BACKLOG_CAP and whether the backlog is over it',
+        summary: 'Each node of the live edge set: name, node (URL), state (joining, warming, ready, lagging, removed), warm-up, admin CLI reachability, backend health, purge queue and lag; and the change stream (events): its length, the backlog the slowest consumer group has not acknowledged, TESSERA_EVENTS_BACKLOG_CAP and whether the backlog is over it',
         responses: responses({ '200': { description: 'Edge nodes and the change stream', content: { 'application/json': { schema: { type: 'object', properties: { edges: { type: 'array' }, events: { type: 'object', properties: { length: { type: 'integer' }, backlog: { type: 'integer' }, cap: { type: 'integer' }, overCap: { type: 'boolean' }, groups: { type: 'array' }, trimmed: { type: 'integer' }, checkedAt: { type: 'string' } } } } } } } } }),
       },
     },
