@@ -305,6 +305,14 @@ const dateField: FieldSpec = {
       `x${rng.string(rng.int(1, 30), '0123456789-:TZ+. ')}`,
     ]),
 }
+const BAD_MODULES: unknown[] = [
+  'x', {}, null, 5, true, [1], [null], ['html'], [[]], [{}], [{ kind: 'video' }], [{ kind: '__proto__' }], [{ kind: 'html' }], [{ kind: 'html', content: ' ' }],
+  [{ kind: 'html', content: 'x', extra: 1 }], [{ kind: 'blocks', slot: 'footer' }], [{ kind: 'blocks' }], [{ kind: 'article-teaser', id: 'A B' }], [{ kind: 'article-teaser' }],
+  [{ kind: 'article-list', source: 'popular', limit: 3 }], [{ kind: 'article-list', source: 'section:', limit: 3 }], [{ kind: 'article-list', source: 'latest', limit: 0 }],
+  [{ kind: 'article-list', source: 'latest', limit: 13 }], [{ kind: 'article-list', source: 'latest', limit: '3' }], [{ kind: 'article-list', source: 'latest', ids: ['1'], limit: 3 }],
+  [{ kind: 'article-list', source: 'picks', limit: 2 }], [{ kind: 'article-list', source: 'picks', ids: [], limit: 2 }], [{ kind: 'article-list', source: 'picks', ids: ['a', 'a'], limit: 2 }],
+  [{ kind: 'article-list', source: 'picks', ids: ['../x'], limit: 2 }], Array.from({ length: 9 }, () => ({ kind: 'html', content: 'x' })),
+]
 const enumField = (allowed: string[]): FieldSpec => ({
   bad: badEnum,
   random: (rng) => {
@@ -316,7 +324,7 @@ const enumField = (allowed: string[]): FieldSpec => ({
 })
 
 interface EntitySpec {
-  name: 'article' | 'section' | 'block' | 'nav'
+  name: 'article' | 'section' | 'block' | 'nav' | 'hub'
   path: (id: string) => string
   /** Ids to write to: existing records (an update) and new ones (a create). */
   ids: string[]
@@ -366,6 +374,8 @@ const ENTITIES: EntitySpec[] = [
       position: intField(-1_000_000, 1_000_000),
       startsAt: dateField,
       endsAt: dateField,
+      scope: { bad: ['page:home', 'section:', 'section:Bad Slug', 'article:1:2', 'Site', 'site ', 'hub:-x', 7, null, [], {}], random: (rng) => `${rng.pick(['page', 'sections', 'SECTION', ''])}:${rng.string(rng.int(0, 8), 'abc:/ ')}` },
+      draft: { bad: ['yes', 1, null, [], {}], random: (rng) => rng.pick(['no', 0, [false]]) },
     },
     required: ['slot', 'kind', 'content', 'position'],
   },
@@ -396,6 +406,21 @@ const ENTITIES: EntitySpec[] = [
       },
     },
     required: ['entries'],
+  },
+  {
+    name: 'hub',
+    path: (slug) => `/hubs/${slug}`,
+    ids: ['fuzz-new-hub', 'fuzz-other-hub'],
+    base: { title: 'Fuzz hub', description: 'About this hub.', modules: [{ kind: 'html', content: '<p>Fuzz</p>' }, { kind: 'article-list', source: 'latest', limit: 3 }], startsAt: '2020-01-01T00:00:00Z', endsAt: '2030-01-01T00:00:00Z' },
+    fields: {
+      title: lineField(300),
+      description: paragraphField(1000),
+      modules: { bad: BAD_MODULES, random: (rng) => rng.pick(BAD_MODULES) },
+      startsAt: dateField,
+      endsAt: dateField,
+      draft: { bad: ['yes', 1, 0, null, [], {}, 'true'], random: (rng) => rng.pick(['yes', 1, 'false', [true]]) },
+    },
+    required: ['title', 'modules'],
   },
 ]
 
@@ -429,7 +454,7 @@ function contentCases(rng: Prng): HttpCase[] {
   const cases: HttpCase[] = []
   const put = (group: string, entity: EntitySpec, id: string, input: string, options: ApiRequestOptions, wanted?: Want) =>
     cases.push({ group, input: `PUT ${entity.path(id).slice(0, 60)} ${input}`, bytes: apiRequest('PUT', entity.path(id), options), ...(wanted ? { want: wanted } : {}) })
-  const param = (entity: EntitySpec) => (entity.name === 'section' ? 'slug' : 'id')
+  const param = (entity: EntitySpec) => (entity.name === 'section' || entity.name === 'hub' ? 'slug' : 'id')
   let turn = 0
   const anyId = (entity: EntitySpec) => entity.ids[turn++ % entity.ids.length]!
 
