@@ -139,7 +139,7 @@ t.test('the hub retitled: its shell and the hub page only', async (t) => {
   for (const edge of stack.edges) t.match((await read(edge, hubPage)).body, 'Spring, retitled')
 })
 
-t.test('a hub scheduled to end disappears on time; deleted, it is a 404', async (t) => {
+t.test('a hub scheduled to end disappears on time, one scheduled to start appears on time; deleted, it is a 404', async (t) => {
   await warmBoth([hubPage, ...moduleUrls])
   const endsAt = new Date(Date.now() + 3000).toISOString()
   await purgeOf('hub scheduled', 'hub:spring', async () => (await callJson(contentApi, 'PUT', '/hubs/spring', { title: 'Spring', modules, endsAt }, editor)).status, 200)
@@ -147,6 +147,22 @@ t.test('a hub scheduled to end disappears on time; deleted, it is a 404', async 
   t.equal((await read(edge1, hubPage)).cache, 'hit', 'cached until then')
   await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(endsAt) - Date.now()) + 20))
   for (const edge of stack.edges) t.equal((await read(edge, hubPage)).status, 404, `${edge.name}: gone at endsAt (the TTL was clamped to it)`)
+
+  // scheduled to appear: its 404 is cached until that moment, not for the 404's usual 30 s
+  const startsAt = new Date(Date.now() + 3000).toISOString()
+  t.equal((await callJson(contentApi, 'PUT', '/hubs/spring', { title: 'Spring again', modules, startsAt }, editor)).status, 200)
+  await eventsSettled(stack.redisUrl)
+  for (const edge of stack.edges) await read(edge, hubPage)
+  for (const edge of stack.edges) {
+    const early = await read(edge, hubPage)
+    t.same([early.status, early.cache], [404, 'hit'], `${edge.name}: a cached 404 before startsAt`)
+  }
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(startsAt) - Date.now()) + 20))
+  for (const edge of stack.edges) {
+    const shown = await read(edge, hubPage)
+    t.equal(shown.status, 200, `${edge.name}: shown at startsAt`)
+    t.match(shown.body, 'Spring again')
+  }
   t.equal((await callJson(contentApi, 'DELETE', '/hubs/spring', undefined, editor)).status, 204)
   t.equal((await callJson(contentApi, 'GET', '/hubs/spring', undefined, editor)).status, 404)
   t.comment(figures.join('\n'))
