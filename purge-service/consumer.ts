@@ -15,6 +15,7 @@ export const CONSUMER_GROUP = 'tessera-purgers'
 const BATCH = 200
 /** Entries another consumer left pending this long are taken over (that consumer is presumed dead). */
 export const DEFAULT_CLAIM_IDLE_MS = 30_000
+const DEAD_AFTER_CLAIMS = 10
 
 type Entries = Array<[id: string, fields: string[]]>
 
@@ -74,6 +75,7 @@ export class EventConsumer {
           const claimed = (await this.options.redis.xautoclaim(EVENTS_STREAM, CONSUMER_GROUP, this.name, this.claimIdleMs, '0', 'COUNT', BATCH)) as [string, Entries, string[]?]
           entries = claimed[1].filter((e) => e && e[1])
           if (claimed[0] !== '0-0') lastClaim = 0 // more to look at: the next turn claims on
+          else await this.forgetDeadConsumers()
         }
         if (entries.length === 0) entries = await this.read('>')
         if (entries.length > 0) await this.handle(entries)
@@ -85,6 +87,20 @@ export class EventConsumer {
         this.options.log.error({ err, code: 'TESSERA_CONSUMER_ERROR' }, 'event consumer error; retrying in 1 s')
         await new Promise((r) => setTimeout(r, 1000))
       }
+    }
+  }
+
+  /**
+   * Instances that died (their events taken over, nothing pending) stay listed in the group: once idle ten claim
+   * times they are removed (XGROUP DELCONSUMER). A live one that was only quiet is made again by its next read.
+   */
+  private async forgetDeadConsumers(): Promise<void> {
+    const rows = (await this.options.redis.xinfo('CONSUMERS', EVENTS_STREAM, CONSUMER_GROUP)) as Array<Array<string | number>>
+    for (const row of rows) {
+      const c = Object.fromEntries(Array.from({ length: row.length / 2 }, (_, i) => [row[i * 2], row[i * 2 + 1]]))
+      if (c.name === this.name || Number(c.pending) !== 0 || Number(c.idle) < this.claimIdleMs * DEAD_AFTER_CLAIMS) continue
+      await this.options.redis.xgroup('DELCONSUMER', EVENTS_STREAM, CONSUMER_GROUP, String(c.name))
+      this.options.log.info({ consumer: c.name, idleMs: Number(c.idle) }, 'removed a dead consumer from the group')
     }
   }
 

@@ -140,6 +140,15 @@ t.test('every edit\'s purge reached both edges, queued ones in order', async (t)
   }
 })
 
+t.test('the dead instance is removed from the consumer group once idle ten claim times', async (t) => {
+  await until('the dead consumer to be removed', async () => {
+    const rows = (await redis.xinfo('CONSUMERS', 'tessera:events', 'tessera-purgers')) as Array<Array<string | number>>
+    return !rows.some((r) => r[r.indexOf('name') + 1] === killedConsumer)
+  }, 30_000)
+  const rows = (await redis.xinfo('CONSUMERS', 'tessera:events', 'tessera-purgers')) as Array<Array<string | number>>
+  t.same(rows.map((r) => r[r.indexOf('name') + 1]), [`${os.hostname()}:${secondPort}`], 'the survivor only')
+})
+
 t.test('readers at both edges see each article\'s last revision', async (t) => {
   for (const edge of stack.edges) {
     for (const a of targets) {
