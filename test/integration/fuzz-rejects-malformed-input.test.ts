@@ -967,7 +967,7 @@ t.test('content API: malformed writes and reads get a 4xx with the error shape a
   t.comment(`content API: ${cases.length} inputs in ${Math.round(performance.now() - started)} ms`)
   tally.report(t, 'content API')
   const after = await storeSnapshot(redis)
-  t.equal(after.events, before.events, `no change event was written (XLEN tessera:events ${after.events})`)
+  t.equal(after.events, before.events, `no change event was written (${after.events} ever added to tessera:events)`)
   t.same(after, before, `the store did not change (${before.keys} keys, digest ${before.digest.slice(0, 12)})`)
 })
 

@@ -1,12 +1,13 @@
-// What the store holds, as one digest: every `tessera:*` key read by its type (a stream by its entries only,
-// so a consumer group reading it does not count as a change). Two equal digests: nothing was written.
+// What the store holds, as one digest: every `tessera:*` key read by its type (a stream by what appending to it
+// changes, its last id and how many entries were ever added: a consumer group reading it, or the purge service's
+// trimmer removing acknowledged entries, is not a write). Two equal digests: nothing was written.
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 
 export interface StoreSnapshot {
   digest: string
   keys: number
-  /** XLEN tessera:events */
+  /** Entries ever added to tessera:events (XINFO STREAM entries-added: trimming does not lower it) */
   events: number
   /** LLEN tessera:purge-audit */
   audit: number
@@ -26,7 +27,7 @@ export async function storeSnapshot(redis: Redis, ignore: RegExp = DERIVED_KEYS)
   keys.sort()
   const hash = createHash('sha256')
   for (const key of keys) hash.update(`${key}\0${JSON.stringify(await readKey(redis, key))}\0`)
-  const [events, audit] = await Promise.all([redis.xlen('tessera:events'), redis.llen('tessera:purge-audit')])
+  const [events, audit] = await Promise.all([entriesAdded(redis, 'tessera:events'), redis.llen('tessera:purge-audit')])
   return { digest: hash.digest('hex'), keys: keys.length, events, audit }
 }
 
@@ -53,10 +54,26 @@ async function readKey(redis: Redis, key: string): Promise<unknown> {
     case 'list':
       return [type, await redis.lrange(key, 0, -1)]
     case 'stream':
-      return [type, await redis.xrange(key, '-', '+')]
+      return [type, await streamHead(redis, key)]
     case 'none':
       return [type]
     default:
       return [type, (await redis.dumpBuffer(key))?.toString('base64')]
   }
+}
+
+async function streamInfo(redis: Redis, key: string): Promise<Record<string, unknown>> {
+  const flat = (await redis.xinfo('STREAM', key)) as unknown[]
+  return Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [String(flat[i * 2]), flat[i * 2 + 1]]))
+}
+
+async function entriesAdded(redis: Redis, key: string): Promise<number> {
+  if ((await redis.exists(key)) === 0) return 0
+  return Number((await streamInfo(redis, key))['entries-added'])
+}
+
+/** What an append changes: the last id, the count of entries ever added, and the last entry itself. */
+async function streamHead(redis: Redis, key: string): Promise<unknown> {
+  const info = await streamInfo(redis, key)
+  return [info['last-generated-id'], info['entries-added'], await redis.xrevrange(key, '+', '-', 'COUNT', 1)]
 }
