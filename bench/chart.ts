@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { projectRoot } from '../fragments/kit/paths.js'
+import { projectRoot } from '../platform/paths.js'
 
 interface Bar {
   label: string

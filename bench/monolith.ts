@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { ContentRepository } from '../content/repository.js'
 import type { FragmentDefinition } from '../fragments/kit/fragment.js'
 import { layoutPages } from '../layouts/app.js'
-import { connectRedis } from '../fragments/kit/redis.js'
+import { connectRedis } from '../platform/redis.js'
 import { FRAGMENTS } from '../fragments/registry.js'
 
 const redisUrl = process.argv[2]

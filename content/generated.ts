@@ -1,7 +1,7 @@
 // Generated articles for scale: `npm run seed -- --articles N`, the import tests and the content-scale bench.
 // Deterministic (article i is the same on every run), spread over the demo sections, ids from 100000 on (the
 // demo magazine uses 1-60), titles from small word banks so search has something to find.
-import { seededRandom } from '../fragments/kit/random.js'
+import { seededRandom } from '../platform/random.js'
 import type { ContentRepository, ImportItem } from './repository.js'
 import { seedDemoContent } from './seed.js'
 

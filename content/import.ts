@@ -5,7 +5,7 @@
 //
 // A line is a record as GET returns it, plus its kind: {"kind":"article","id":"61","slug":...},
 // {"kind":"section","slug":"news",...}, {"kind":"block","id":"promo",...}. `updatedAt` is ignored.
-import { InvalidInput, PayloadTooLarge, TesseraError } from '../fragments/kit/errors.js'
+import { InvalidInput, PayloadTooLarge, TesseraError } from '../platform/errors.js'
 import type { ContentRepository, ImportItem } from './repository.js'
 import { fromEcho, validateArticleInput, validateBlockInput, validateId, validateSectionInput } from './validate.js'
 

@@ -7,8 +7,8 @@
 // other processes are kept apart by WATCH itself.
 import { createHash } from 'node:crypto'
 import type { ChainableCommander, Redis } from 'ioredis'
-import { Conflict, InvalidInput, NotFound, PreconditionFailed, TesseraError } from '../fragments/kit/errors.js'
-import { confirmReplicated, storeError } from '../fragments/kit/redis.js'
+import { Conflict, InvalidInput, NotFound, PreconditionFailed, TesseraError } from '../platform/errors.js'
+import { confirmReplicated, storeError } from '../platform/redis.js'
 import { BLOCK_SLOTS, EVENTS_STREAM, scopeOf, type Article, type Block, type BlockScope, type BlockSlot, type ChangeEvent, type Hub, type Nav, type Section, type StreamEvent } from './model.js'
 import {
   fromEcho,

@@ -4,7 +4,7 @@
 // every seeded record also produces its change event.
 import type { ContentRepository } from './repository.js'
 import type { BlockInput } from './validate.js'
-import { seededRandom } from '../fragments/kit/random.js'
+import { seededRandom } from '../platform/random.js'
 
 interface Desk {
   slug: string

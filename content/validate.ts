@@ -1,8 +1,8 @@
 // Untrusted JSON in, typed content inputs out. Every refusal is an InvalidInput naming the field and saying
 // what a valid value looks like. Validators return fresh objects (never the caller's), with dates normalised
 // to UTC ISO 8601 (`2030-01-01T09:00:00.000Z`) so every reader can compare them as instants.
-import { InvalidInput } from '../fragments/kit/errors.js'
-import { checkSnippet } from '../fragments/kit/html.js'
+import { InvalidInput } from '../platform/errors.js'
+import { checkSnippet } from '../platform/html.js'
 import { BLOCK_SCOPE_KINDS, BLOCK_SLOTS, HUB_MODULE_KINDS, type Article, type ArticleListSource, type Hub, type HubModule, type HubModuleKind, type Block, type BlockKind, type BlockScope, type BlockSlot, type Nav, type NavEntry, type Section } from './model.js'
 
 /** What an editor sends; the repository adds the id/slug from the path and `updatedAt`. */
@@ -25,7 +25,7 @@ export const LIMITS = Object.freeze({
   position: 1_000_000, // positions are integers in [-position, position]
   // the edge assembles a page of at most 12 includes (varnish/tier.vcl): a hub has 4 besides its modules
   hubModules: 8,
-  articleListLength: 12, // as a front shows (fragments/kit/content-keys.ts FRONT_LENGTH)
+  articleListLength: 12, // as a front shows (cache/content-keys.ts FRONT_LENGTH)
 })
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/

@@ -1,9 +1,9 @@
 // Every fragment, for the services that must know them all (the purge service's ops API and TTL file).
 // Each default policy stays in its fragment's definition; this only gathers them.
 import { article } from './article/fragment.js'
-import type { FragmentName } from './kit/config.js'
+import type { FragmentName } from '../platform/config.js'
 import type { FragmentDefinition } from './kit/fragment.js'
-import type { CachePolicy } from './kit/policy.js'
+import type { CachePolicy } from '../cache/policy.js'
 import { nav } from './nav/fragment.js'
 import { sections } from './sections/fragment.js'
 import { sidebar } from './sidebar/fragment.js'

@@ -1,7 +1,7 @@
 import { ContentRepository } from '../content/repository.js'
-import { loadConfig, portFromArgs } from '../fragments/kit/config.js'
-import { connectConfiguredRedis } from '../fragments/kit/redis.js'
-import { serve } from '../fragments/kit/service.js'
+import { loadConfig, portFromArgs } from '../platform/config.js'
+import { connectConfiguredRedis } from '../platform/redis.js'
+import { serve } from '../platform/service.js'
 import { buildLayoutApp } from './app.js'
 
 const config = loadConfig(process.env)

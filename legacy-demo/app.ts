@@ -4,8 +4,8 @@
 // The edge is what makes it bearable (varnish/legacy.vcl). GET /_legacy/stats counts what it rendered.
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { seededRandom } from '../fragments/kit/random.js'
-import { createService } from '../fragments/kit/service.js'
+import { seededRandom } from '../platform/random.js'
+import { createService } from '../platform/service.js'
 import type { LegacyDemoConfig } from './config.js'
 
 export const VIDEOS = ['harbour-at-dawn', 'city-council-live', 'football-highlights', 'weather-week', 'market-day', 'night-ferry']

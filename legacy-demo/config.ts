@@ -1,6 +1,6 @@
 // The simulated legacy CMS's knobs (TESSERA_DEMO_LEGACY_*), validated once; the README's configuration table
 // lists them. Defaults are the fires the issue describes: 2 s renders, an occasional 500, a 12 s hang now and then.
-import { InvalidConfig } from '../fragments/kit/errors.js'
+import { InvalidConfig } from '../platform/errors.js'
 
 export interface LegacyDemoConfig {
   renderMs: number

@@ -1,6 +1,6 @@
 // `node dist/legacy-demo/server.js --port 3300`: the simulated legacy CMS (TESSERA_DEMO_LEGACY=on npm start runs it).
-import { loadConfig, portFromArgs } from '../fragments/kit/config.js'
-import { serve } from '../fragments/kit/service.js'
+import { loadConfig, portFromArgs } from '../platform/config.js'
+import { serve } from '../platform/service.js'
 import { buildLegacyDemoApp } from './app.js'
 import { loadLegacyDemoConfig } from './config.js'
 

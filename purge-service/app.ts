@@ -1,23 +1,21 @@
-// The purge service's HTTP API, for editors (and ops): purge, preview, audit, the edge nodes (edges-api.ts), bans.
-import { readFile } from 'node:fs/promises'
+// The purge service's HTTP API, for editors (and ops): purge, preview, audit, the edge nodes (edges-api.ts), bans (bans.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { Logger } from '../fragments/kit/log.js'
+import type { Logger } from '../platform/log.js'
 import { intParam } from '../content/validate.js'
-import { InvalidInput } from '../fragments/kit/errors.js'
-import { urlsAffectedBy } from '../fragments/kit/key-index.js'
-import { requireBearer } from '../fragments/kit/service.js'
-import { createService } from '../fragments/kit/service.js'
+import { urlsAffectedBy } from '../cache/key-index.js'
+import { requireBearer } from '../platform/service.js'
+import { createService } from '../platform/service.js'
+import { registerBanRoutes } from './bans.js'
 import { registerConsole } from './console/routes.js'
-import { edgeEntries, registerEdgeRoutes, type TopologyControl } from './edges-api.js'
+import { registerEdgeRoutes, type TopologyControl } from './edges-api.js'
 import { openApiDocument } from './openapi.js'
 import { registerPolicyRoutes } from './policy-api.js'
 import type { EventLog } from './event-log.js'
 import type { Purger } from './purger.js'
 import { parsePurgeRequest } from './request.js'
-import { readCounters } from './edge-log-reader.js'
+import { readCounters } from '../edge-stats/edge-log-reader.js'
 import { registerStatsRoutes } from './stats-api.js'
-import { banExpressionForPageTier, banExpressionForUrl, banTokens, InvalidBan, VarnishCli } from './varnish-cli.js'
 import { warm } from './warmup.js'
 
 export interface PurgeApiDeps {
@@ -96,50 +94,7 @@ export function buildPurgeApi(deps: PurgeApiDeps): FastifyInstance {
     return { purges: await deps.purger.audit(limit) }
   })
 
-  app.post('/bans', async (request, reply) => {
-    const role = who(request)
-    const body = request.body as Record<string, unknown> | null
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidInput('body', 'must be {"prefix": "/path/"} or {"regex": "..."}')
-    const fields = Object.keys(body)
-    if (fields.length !== 1 || (fields[0] !== 'prefix' && fields[0] !== 'regex')) throw new InvalidInput('body', 'must be exactly one of {"prefix": "/path/"} or {"regex": "..."}')
-    const kind = fields[0] as 'prefix' | 'regex'
-    const expression = banExpressionForUrl(kind, body[kind] as string)
-    // The page tier's copies at a banned URL or including one go too (rule 1 of the page tier, varnish/tier.vcl).
-    const pageTierExpression = banExpressionForPageTier(kind, body[kind] as string)
-    banTokens(expression) // refuses here, as a 400, what varnishd's CLI could not carry
-    banTokens(pageTierExpression)
-    const secret = await readFile(deps.adminSecretFile)
-    const banNode = async (node: string, tier: 'shield' | 'edge', admin: { host: string; port: number } | undefined) => {
-      const started = performance.now()
-      try {
-        if (!admin) throw Object.assign(new Error(`no admin address configured for ${node}`), { code: 'TESSERA_BAN_FAILED' })
-        const cli = await VarnishCli.connect({ ...admin, secret, timeoutMs: 2000 })
-        try {
-          await cli.ban(expression)
-          await cli.ban(pageTierExpression)
-        } finally {
-          await cli.close()
-        }
-        return { node, tier, ok: true, ms: Math.round(performance.now() - started) }
-      } catch (err) {
-        return { node, tier, ok: false, error: { code: (err as { code?: string }).code ?? 'TESSERA_BAN_FAILED', message: (err as Error).message } }
-      }
-    }
-    // The shields first, as for purges: an edge that refetches a banned object must not find it at its shield.
-    const shields = await Promise.all(deps.purger.shieldNodes.map((node, i) => banNode(node, 'shield', deps.shieldAdmins?.[i])))
-    const live = (await edgeEntries(deps)).filter((e) => e.state !== 'removed')
-    const edges = await Promise.all(live.map((e) => banNode(e.url, 'edge', e.admin)))
-    const nodes = [...shields, ...edges]
-    const complete = nodes.every((n) => n.ok)
-    // Every node runs the same varnishd: if they all refused the expression (106), the input was at fault.
-    const refused = nodes.filter((n) => !n.ok && /answered 106/.test(n.error?.message ?? ''))
-    if (!complete && refused.length === nodes.filter((n) => !n.ok).length && refused.length === nodes.length) {
-      throw new InvalidBan('regex', `varnishd refused it: ${refused[0].error?.message}`)
-    }
-    request.log.info({ who: role, expression, pageTierExpression, complete }, 'ban')
-    return reply.code(complete ? 200 : 502).send({ expression, pageTierExpression, complete, nodes })
-  })
-
+  registerBanRoutes(app, deps, who)
   registerEdgeRoutes(app, deps, shieldCache)
   registerPolicyRoutes(app, deps)
   registerStatsRoutes(app, deps)

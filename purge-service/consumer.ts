@@ -5,8 +5,8 @@
 // them, and what a dead one left pending is taken over by another once it has been idle claimIdleMs.
 import os from 'node:os'
 import type { Redis } from 'ioredis'
-import type { Logger } from '../fragments/kit/log.js'
-import { confirmReplicated } from '../fragments/kit/redis.js'
+import type { Logger } from '../platform/log.js'
+import { confirmReplicated } from '../platform/redis.js'
 import { type ChangeEvent, changesOf, EVENTS_STREAM, type StreamEvent } from '../content/model.js'
 import { keysForChange, keysForEvent, type ListReader, readOnce } from './keys-for-event.js'
 import type { PurgeRecord, Purger } from './purger.js'

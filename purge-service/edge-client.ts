@@ -1,7 +1,7 @@
 // One edge node's purge endpoint (the VCL's PURGE), over a keep-alive pool. The status and the purged-object
 // count are checked: anything else is a failure the caller queues and retries.
 import { Pool } from 'undici'
-import { keyHeaderValues } from '../fragments/kit/keys.js'
+import { keyHeaderValues } from '../cache/keys.js'
 import { EdgeNodeUnreachable, EdgePurgeRejected } from './errors.js'
 
 export type PurgeMode = 'hard' | 'soft'

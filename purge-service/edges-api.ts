@@ -5,16 +5,16 @@
 // POST /topology/reload (what `npm run topology -- reload` does, for the live edge set).
 import { readFile } from 'node:fs/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { Conflict, Forbidden, InvalidInput, NotFound, TesseraError } from '../fragments/kit/errors.js'
-import { requireBearer } from '../fragments/kit/service.js'
+import { Conflict, Forbidden, InvalidInput, NotFound, TesseraError } from '../platform/errors.js'
+import { requireBearer } from '../platform/service.js'
 import type { EdgeReloadResult, ReloadReport } from '../topology/reload.js'
 import { parseEdgeNode, type TopologyEdge } from '../topology/topology.js'
 import type { PurgeApiDeps } from './app.js'
-import type { EdgeEntry, EdgeSet } from './edge-set.js'
+import type { EdgeEntry, EdgeSet } from '../topology/edge-set.js'
 import { EdgeClient } from './edge-client.js'
 import type { NodeLag } from './purger.js'
 import { topPages } from './top-pages.js'
-import { VarnishCli } from './varnish-cli.js'
+import { VarnishCli } from '../varnish-cli/varnish-cli.js'
 import { warm } from './warmup.js'
 
 /** What the purge service can do to the edges' VCL (server.ts: topology/reload.ts with this service's config). */

@@ -1,4 +1,4 @@
-import { TesseraError } from '../fragments/kit/errors.js'
+import { TesseraError } from '../platform/errors.js'
 
 export class EdgeNodeUnreachable extends TesseraError {
   readonly code = 'TESSERA_EDGE_UNREACHABLE'

@@ -9,7 +9,7 @@
 // `cap` (TESSERA_EVENTS_BACKLOG_CAP), GET /edges and /metrics say so; writes still succeed, nothing is dropped.
 import type { Redis } from 'ioredis'
 import { EVENTS_STREAM } from '../content/model.js'
-import type { Logger } from '../fragments/kit/log.js'
+import type { Logger } from '../platform/log.js'
 
 export interface GroupBacklog {
   group: string

@@ -1,4 +1,4 @@
-// A content change -> the keys of exactly the objects whose bytes it changes (fragments/kit/content-keys.ts
+// A content change -> the keys of exactly the objects whose bytes it changes (cache/content-keys.ts
 // names them by what each object shows). Table-driven: each rule names the keys one aspect of a change calls
 // for, from the event's before and after. Article lists also need the lists as they are now: which articles
 // sort before this one decides whether it enters, leaves or moves within the first N (keysForChange reads them).
@@ -21,7 +21,7 @@ import {
   sectionList,
   sectionTitleKey,
   slotKey,
-} from '../fragments/kit/content-keys.js'
+} from '../cache/content-keys.js'
 
 /** Each list as the content store gives it now, first `length` articles (what a render would show). */
 export type ListsNow = ReadonlyMap<ListName, Article[]>

@@ -1,6 +1,6 @@
 // The purge API as an OpenAPI 3.1 document, served at GET /openapi.json.
-import { FRAGMENT_NAMES } from '../fragments/kit/config.js'
-import { PURGEABLE_KEY_PATTERN } from '../fragments/kit/keys.js'
+import { FRAGMENT_NAMES } from '../platform/config.js'
+import { PURGEABLE_KEY_PATTERN } from '../cache/keys.js'
 
 const error = { $ref: '#/components/schemas/Error' }
 const purgeBody = {

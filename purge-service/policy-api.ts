@@ -3,10 +3,10 @@
 // cached under the old policy are soft-purged by `fragment:<name>` on every edge node: readers get the stale
 // copy once while it refreshes under the new policy, so there is no stampede on the origin.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { FRAGMENT_NAMES, type FragmentName } from '../fragments/kit/config.js'
-import { Forbidden, InvalidInput } from '../fragments/kit/errors.js'
-import { parsePolicy } from '../fragments/kit/policy-overrides.js'
-import { requireBearer } from '../fragments/kit/service.js'
+import { FRAGMENT_NAMES, type FragmentName } from '../platform/config.js'
+import { Forbidden, InvalidInput } from '../platform/errors.js'
+import { parsePolicy } from '../cache/policy-overrides.js'
+import { requireBearer } from '../platform/service.js'
 import { isFragmentName } from '../fragments/registry.js'
 import { UnknownFragment } from './errors.js'
 import { PolicyStore } from './policy-store.js'

@@ -1,9 +1,9 @@
 // Ops overrides of fragment cache policies: read them beside each default, set or clear one. A change is one
 // MULTI/EXEC: the override, its audit entry and the pub/sub message every fragment service acts on.
 import type { Redis } from 'ioredis'
-import { FRAGMENT_NAMES, type FragmentName } from '../fragments/kit/config.js'
-import type { CachePolicy, PolicyOrigin } from '../fragments/kit/policy.js'
-import { decodeOverride, encodeChange, POLICY_CHANNEL, type PolicyOverride, policyKey } from '../fragments/kit/policy-overrides.js'
+import { FRAGMENT_NAMES, type FragmentName } from '../platform/config.js'
+import type { CachePolicy, PolicyOrigin } from '../cache/policy.js'
+import { decodeOverride, encodeChange, POLICY_CHANNEL, type PolicyOverride, policyKey } from '../cache/policy-overrides.js'
 import { DEFAULT_POLICIES } from '../fragments/registry.js'
 
 export const POLICY_AUDIT_KEY = 'tessera:policy-audit'

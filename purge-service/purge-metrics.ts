@@ -2,7 +2,7 @@
 // change events processed.
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, type Registry } from 'prom-client'
-import { metricsOf } from '../fragments/kit/metrics.js'
+import { metricsOf } from '../platform/metrics.js'
 import type { EventBacklog, EventLog } from './event-log.js'
 import type { Purger } from './purger.js'
 

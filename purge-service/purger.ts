@@ -5,11 +5,11 @@
 // them at a time (a lease in Redis), each queued purge taken off only once it was delivered.
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { Logger } from '../fragments/kit/log.js'
-import { markPurged } from '../fragments/kit/key-index.js'
-import { confirmReplicated } from '../fragments/kit/redis.js'
+import type { Logger } from '../platform/log.js'
+import { markPurged } from '../cache/key-index.js'
+import { confirmReplicated } from '../platform/redis.js'
 import { EdgeClient, type NodeAck, type PurgeMode } from './edge-client.js'
-import { type EdgeSet, LIVE_URLS_KEY, queueKeyOf, queueLeaseKeyOf } from './edge-set.js'
+import { type EdgeSet, LIVE_URLS_KEY, queueKeyOf, queueLeaseKeyOf } from '../topology/edge-set.js'
 
 export interface PurgeTarget {
   keys: string[]

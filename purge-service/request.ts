@@ -1,7 +1,7 @@
 // Validates a purge request body into surrogate keys and URLs. Anything unexpected is refused with the field.
-import { everyArticleKey, everySectionKey } from '../fragments/kit/content-keys.js'
-import { InvalidInput } from '../fragments/kit/errors.js'
-import { isPurgeableKey, MAX_PURGEABLE_KEY_BYTES } from '../fragments/kit/keys.js'
+import { everyArticleKey, everySectionKey } from '../cache/content-keys.js'
+import { InvalidInput } from '../platform/errors.js'
+import { isPurgeableKey, MAX_PURGEABLE_KEY_BYTES } from '../cache/keys.js'
 import type { PurgeMode } from './edge-client.js'
 import type { PurgeTarget } from './purger.js'
 

@@ -7,7 +7,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { IMPORT_LIMITS, type ImportReport } from '../content/import.js'
-import { loadConfig } from '../fragments/kit/config.js'
+import { loadConfig } from '../platform/config.js'
 
 function usage(message: string): never {
   process.stderr.write(`import: ${message}\nusage: npm run import -- file.ndjson [--url http://HOST:PORT] [--lines-per-request N]\n`)

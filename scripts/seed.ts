@@ -1,8 +1,8 @@
 // `npm run seed -- --articles 100000`: fills the configured Redis (REDIS_URL or our own on TESSERA_REDIS_PORT;
 // start the stack first) with the demo magazine if it is empty, plus N generated articles (content/generated.ts),
 // written in pipelined batches through the import path, so every batch also writes its change event.
-import { redisUrlOf, loadConfig } from '../fragments/kit/config.js'
-import { connectConfiguredRedis } from '../fragments/kit/redis.js'
+import { redisUrlOf, loadConfig } from '../platform/config.js'
+import { connectConfiguredRedis } from '../platform/redis.js'
 import { ContentRepository } from '../content/repository.js'
 import { seedGeneratedArticles } from '../content/generated.js'
 

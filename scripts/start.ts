@@ -1,7 +1,7 @@
 // `npm start`: the whole stack with demo content, on loopback, until Ctrl-C / SIGTERM.
 import path from 'node:path'
-import { loadConfig, ORIGIN_NAMES } from '../fragments/kit/config.js'
-import { TesseraError } from '../fragments/kit/errors.js'
+import { loadConfig, ORIGIN_NAMES } from '../platform/config.js'
+import { TesseraError } from '../platform/errors.js'
 import { startStack } from './stack/stack.js'
 
 const config = loadConfig(process.env)

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { projectRoot } from '../fragments/kit/paths.js'
+import { projectRoot } from '../platform/paths.js'
 import { chooseJail } from './stack/varnishd.js'
 
 interface Counts {

@@ -8,11 +8,11 @@
 // Secrets: TESSERA_PURGE_SECRET / TESSERA_DEBUG_TOKEN, else those `npm start` keeps in the state dir; the admin
 // secret: TESSERA_EDGE_ADMIN_SECRET_FILE (default STATE/varnish-secret).
 import { setTimeout as delay } from 'node:timers/promises'
-import { type Config, loadConfig } from '../fragments/kit/config.js'
-import { connectConfiguredRedis } from '../fragments/kit/redis.js'
-import { EdgeSet } from '../purge-service/edge-set.js'
-import { TesseraError } from '../fragments/kit/errors.js'
-import { storedSecrets } from '../scripts/stack/secrets.js'
+import { type Config, loadConfig } from '../platform/config.js'
+import { connectConfiguredRedis } from '../platform/redis.js'
+import { EdgeSet } from './edge-set.js'
+import { TesseraError } from '../platform/errors.js'
+import { storedSecrets } from '../platform/secrets.js'
 import { edgeVclSource, reloadFromConfig, shieldsLeftOut, type SiteSettings, siteSettingsFromConfig, siteVclForEdge } from './reload.js'
 import { formatHostPort, loadTopology, type Topology, type TopologyEdge } from './topology.js'
 

@@ -6,14 +6,14 @@
 // there). A VCL that does not compile is refused by varnishd with its compiler's message; the running one stays.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Config } from '../fragments/kit/config.js'
-import { TesseraError } from '../fragments/kit/errors.js'
-import { projectRoot } from '../fragments/kit/paths.js'
-import { VarnishCli, VarnishCliCommandFailed } from '../purge-service/varnish-cli.js'
-import { renderSiteVcl, SHIELD_SITE_MARK, type ShieldAddress } from '../scripts/stack/site-vcl.js'
+import type { Config } from '../platform/config.js'
+import { TesseraError } from '../platform/errors.js'
+import { projectRoot } from '../platform/paths.js'
+import { VarnishCli, VarnishCliCommandFailed } from '../varnish-cli/varnish-cli.js'
+import { renderSiteVcl, SHIELD_SITE_MARK, type ShieldAddress } from './site-vcl.js'
 import { formatHostPort, innerAddressOf, loadTopology, type Topology, type TopologyEdge, type TopologyShield } from './topology.js'
-import { loadRoutes, routeSources } from '../scripts/stack/routes.js'
-import { renderRoutesVcl } from '../scripts/stack/routes-vcl.js'
+import { loadRoutes, routeSources } from './routes.js'
+import { renderRoutesVcl } from './routes-vcl.js'
 
 /** What the site VCL needs besides the topology. */
 export interface SiteSettings {
@@ -21,7 +21,7 @@ export interface SiteSettings {
   debugToken: string
   /** The assembled-page tier (TESSERA_PAGE_TIER): each edge's inner address is in its site VCL. */
   pageTier: boolean
-  /** The routes file's part of the site VCL (scripts/stack/routes-vcl.ts); absent: Tessera answers every URL. */
+  /** The routes file's part of the site VCL (topology/routes-vcl.ts); absent: Tessera answers every URL. */
   routesVcl?: string
 }
 
@@ -76,7 +76,7 @@ export class SiteSettingsMissing extends TesseraError {
 export const DEFAULT_KEEP = 3
 const SITE_INCLUDE = 'include "tessera-site.vcl";'
 
-/** The site VCL (scripts/stack/site-vcl.ts) of one edge node: every instance, the purge ACL, its inner address. */
+/** The site VCL (topology/site-vcl.ts) of one edge node: every instance, the purge ACL, its inner address. */
 export function siteVclForEdge(topology: Topology, edge: TopologyEdge, site: SiteSettings): string {
   return renderSiteVcl({
     backends: topology.services,

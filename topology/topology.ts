@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { type Config, edgeWorkDir, INSTANCE_PORT_STEP, ORIGIN_NAMES, type OriginName, shieldWorkDir } from '../fragments/kit/config.js'
-import { TesseraError } from '../fragments/kit/errors.js'
+import { type Config, edgeWorkDir, INSTANCE_PORT_STEP, ORIGIN_NAMES, type OriginName, shieldWorkDir } from '../platform/config.js'
+import { TesseraError } from '../platform/errors.js'
 
 export type TopologyService = OriginName
 

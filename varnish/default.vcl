@@ -1,7 +1,7 @@
 vcl 4.1;
 # Tessera's edge. This file only orders the concerns; each lives in its own file (sub tessera_<concern>_<stage>).
 # tessera-site.vcl is written by the launcher into the state dir (backends, purge ACL, secrets) and found
-# through vcl_path; see scripts/stack/site-vcl.ts.
+# through vcl_path; see topology/site-vcl.ts.
 
 import std;
 import xkey;

@@ -1,7 +1,7 @@
 # The legacy CMS (and small apps on their own ports) behind the edge, hardened (issue 16).
 #
 # Which route a URL is on comes from the routes file (TESSERA_ROUTES, default route TESSERA_LEGACY_ORIGIN):
-# scripts/stack/routes-vcl.ts renders tessera_routes_recv into tessera-site.vcl, which chooses the backend and
+# topology/routes-vcl.ts renders tessera_routes_recv into tessera-site.vcl, which chooses the backend and
 # leaves the route's numbers in task variables (a client cannot send them):
 #   tessera_route       "name=<n> kind=legacy|app cache=1|0 ttl=<s> swr=<s> sie=<s> includes=<url>,<url>"
 #   tessera_route_pass  "1": a session cookie the route names (passCookies) is present

@@ -1,5 +1,5 @@
 # A service may run as several instances (a round_robin director of backends with their own probes; see
-# scripts/stack/site-vcl.ts). A fetch that fails on one instance (connection refused or reset, a timeout, a
+# topology/site-vcl.ts). A fetch that fails on one instance (connection refused or reset, a timeout, a
 # 5xx) is retried once, on another healthy instance of the same service (tessera_site_retry_pick chooses it:
 # the first healthy one after the failed one). Only when that fails too, or no other instance is healthy, do
 # the usual rules apply: a failed background or fresh-only fetch is abandoned (the stale copy stays), errors

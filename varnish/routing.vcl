@@ -1,5 +1,5 @@
 # Which service answers a URL: the director of its instances, declared in tessera-site.vcl (generated from the
-# topology; scripts/stack/site-vcl.ts).
+# topology; topology/site-vcl.ts).
 
 sub tessera_routing_recv {
     if (req.url !~ "^/(fragments/|metrics(\?|$))") {

@@ -9,13 +9,13 @@
 //      evicted and fetched again;
 //   3. memory: varnishd RSS per cached object and per page with the tier on and off (a third stack, tier off,
 //      the same pages), the xkey index's share (XKEY.g_bytes), and Redis memory of the key -> URL index
-//      (fragments/kit/key-index.ts).
+//      (cache/key-index.ts).
 // Knobs: BENCH_ARTICLES (100000), BENCH_PAGES (20000), BENCH_SECONDS (12: each reader phase),
 // BENCH_CONNECTIONS (32 readers in all), BENCH_SMALL_STORAGE_MB (64), BENCH_WARM_CONCURRENCY (16 per node).
 import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
-import { keyIndexSize } from '../../fragments/kit/key-index.js'
+import { keyIndexSize } from '../../cache/key-index.js'
 import type { PurgeRecord } from '../../purge-service/purger.js'
 import type { EdgeNode } from '../../scripts/stack/stack.js'
 import { acknowledgedPurge, eventsSettled } from '../../test/support/wait.js'
@@ -75,7 +75,7 @@ async function memoryOf(edge: EdgeNode): Promise<{ objects: number; storageBytes
   }
 }
 
-/** Redis memory of the key -> URL index (fragments/kit/key-index.ts). */
+/** Redis memory of the key -> URL index (cache/key-index.ts). */
 async function keyIndexMemory(redisUrl: string): ReturnType<typeof keyIndexSize> {
   const redis = new Redis(redisUrl)
   try {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
-import { projectRoot } from '../../fragments/kit/paths.js'
+import { projectRoot } from '../../platform/paths.js'
 import type { Scenario } from '../support/scenario.js'
 import { withBenchStack } from '../support/stack.js'
 import { runAlternating, sideBySideSettings, sideLine, verifySamePage, warmArticlePage } from '../support/compare.js'

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Article } from '../../content/model.js'
 import { contentKeys, writeArticle } from '../../content/repository.js'
-import { connectRedis } from '../../fragments/kit/redis.js'
+import { connectRedis } from '../../platform/redis.js'
 import { seededRandom } from './random.js'
 
 const WORDS = (

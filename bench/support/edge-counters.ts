@@ -1,5 +1,5 @@
 // All of an edge node's varnishstat counters at once, and the difference between two readings.
-import { type Counters, readVarnishstat, settledVarnishstat } from '../../purge-service/varnishstat.js'
+import { type Counters, readVarnishstat, settledVarnishstat } from '../../edge-stats/varnishstat.js'
 import type { EdgeNode } from '../../scripts/stack/stack.js'
 
 export type { Counters }

@@ -1,6 +1,6 @@
 // Seeded randomness for reader mixes: the same seed gives the same reader sequence in every variant.
 
-export { seededRandom } from '../../fragments/kit/random.js'
+export { seededRandom } from '../../platform/random.js'
 
 /** Draws ranks 0..n-1 with Zipf popularity: P(rank k) proportional to 1 / (k + 1)^s. */
 export function zipfSampler(n: number, s: number, random: () => number): () => number {

@@ -2,7 +2,7 @@
 // temporary dir, logs in a file there (its tail is printed when the benchmark fails), warn-level logging.
 import { ContentRepository } from '../../content/repository.js'
 import { seedDemoContent } from '../../content/seed.js'
-import { connectRedis } from '../../fragments/kit/redis.js'
+import { connectRedis } from '../../platform/redis.js'
 import { startEphemeralStack } from '../../scripts/stack/ephemeral.js'
 import type { Stack } from '../../scripts/stack/stack.js'
 

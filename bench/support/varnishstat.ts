@@ -1,5 +1,5 @@
 // Reading an edge node's object count from varnishstat.
-import { settledVarnishstat } from '../../purge-service/varnishstat.js'
+import { settledVarnishstat } from '../../edge-stats/varnishstat.js'
 import type { EdgeNode } from '../../scripts/stack/stack.js'
 
 /** Objects the node holds (MAIN.n_object), once the counter has settled (at most ~3 s). */

@@ -5,8 +5,8 @@
 // current ETag when it does not match, nothing written) and If-None-Match (`*`: create only). Without them the
 // last write wins, as before. The conditions are checked by the repository under WATCH (race-free).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { InvalidInput, NotFound, UnsupportedMediaType } from '../../fragments/kit/errors.js'
-import { createService, requireBearer } from '../../fragments/kit/service.js'
+import { InvalidInput, NotFound, UnsupportedMediaType } from '../../platform/errors.js'
+import { createService, requireBearer } from '../../platform/service.js'
 import { BLOCK_SLOTS, type BlockSlot } from '../model.js'
 import { etagOf, type ContentRepository, type Preconditions, type PutResult } from '../repository.js'
 import { importNdjson } from '../import.js'

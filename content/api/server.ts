@@ -1,7 +1,7 @@
 // Starts the content API alone: `node dist/content/api/server.js [--port 3200]`. Needs TESSERA_EDITOR_TOKEN.
-import { loadConfig, portFromArgs } from '../../fragments/kit/config.js'
-import { connectConfiguredRedis } from '../../fragments/kit/redis.js'
-import { serve } from '../../fragments/kit/service.js'
+import { loadConfig, portFromArgs } from '../../platform/config.js'
+import { connectConfiguredRedis } from '../../platform/redis.js'
+import { serve } from '../../platform/service.js'
 import { ContentRepository } from '../repository.js'
 import { buildContentApi } from './app.js'
 

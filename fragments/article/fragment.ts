@@ -1,7 +1,7 @@
 import type { Article } from '../../content/model.js'
-import { articleKey, FRONT_LENGTH, listKeys, sectionList, sectionTitleKey } from '../kit/content-keys.js'
+import { articleKey, FRONT_LENGTH, listKeys, sectionList, sectionTitleKey } from '../../cache/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
-import { loadTemplates } from '../kit/html.js'
+import { loadTemplates } from '../../platform/html.js'
 
 const templates = loadTemplates('fragments/article/templates')
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/

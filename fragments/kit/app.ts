@@ -4,12 +4,12 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { ContentRepository } from '../../content/repository.js'
 import type { FragmentDefinition, Rendered } from './fragment.js'
-import { includeKey, latestPurge, recordKeyUrls } from './key-index.js'
-import { keyHeaderValues, normaliseKeys } from './keys.js'
-import { measureRenders } from './metrics.js'
-import { type CachePolicy, cacheControl, describePolicy, expiresAtHeader, NOT_FOUND_POLICY, fixedPolicy, type PolicyReader, policyUntil, type ResponsePolicy } from './policy.js'
-import type { PolicySource } from './policy-source.js'
-import { createService } from './service.js'
+import { includeKey, latestPurge, recordKeyUrls } from '../../cache/key-index.js'
+import { keyHeaderValues, normaliseKeys } from '../../cache/keys.js'
+import { measureRenders } from '../../platform/metrics.js'
+import { type CachePolicy, cacheControl, describePolicy, expiresAtHeader, NOT_FOUND_POLICY, fixedPolicy, type PolicyReader, policyUntil, type ResponsePolicy } from '../../cache/policy.js'
+import type { PolicySource } from '../../cache/policy-source.js'
+import { createService } from '../../platform/service.js'
 
 export interface FragmentDeps {
   content: ContentRepository

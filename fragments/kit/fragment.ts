@@ -1,8 +1,8 @@
 // A fragment is a small named thing (in the spirit of Podium's podlet): its name, routes, default cache
 // policy, what a page shows when it cannot be produced, and how it renders from content.
 import type { ContentRepository } from '../../content/repository.js'
-import type { FragmentName } from './config.js'
-import type { CachePolicy } from './policy.js'
+import type { FragmentName } from '../../platform/config.js'
+import type { CachePolicy } from '../../cache/policy.js'
 
 export interface RenderContext {
   content: ContentRepository

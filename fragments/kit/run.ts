@@ -2,12 +2,12 @@
 // listen, close cleanly.
 import { ContentRepository } from '../../content/repository.js'
 import { buildFragmentApp } from './app.js'
-import { loadConfig, portFromArgs } from './config.js'
+import { loadConfig, portFromArgs } from '../../platform/config.js'
 import type { FragmentDefinition } from './fragment.js'
-import { createLogger } from './log.js'
-import { PolicySource } from './policy-source.js'
-import { connectConfiguredRedis } from './redis.js'
-import { serve } from './service.js'
+import { createLogger } from '../../platform/log.js'
+import { PolicySource } from '../../cache/policy-source.js'
+import { connectConfiguredRedis } from '../../platform/redis.js'
+import { serve } from '../../platform/service.js'
 
 export async function runFragment(fragment: FragmentDefinition): Promise<void> {
   const config = loadConfig(process.env)

@@ -1,6 +1,6 @@
-import { NAV_KEY, NAV_SECTIONS_KEY } from '../kit/content-keys.js'
+import { NAV_KEY, NAV_SECTIONS_KEY } from '../../cache/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
-import { loadTemplates } from '../kit/html.js'
+import { loadTemplates } from '../../platform/html.js'
 
 const templates = loadTemplates('fragments/nav/templates')
 

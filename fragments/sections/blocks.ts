@@ -1,6 +1,6 @@
 // Rendering editor blocks, shared by the slot includes and a hub's blocks modules.
 import type { Block } from '../../content/model.js'
-import { hbs, neutraliseEsi, renderSnippet } from '../kit/html.js'
+import { hbs, neutraliseEsi, renderSnippet } from '../../platform/html.js'
 
 /** Something scheduled: shown from startsAt (inclusive) until endsAt (exclusive). */
 interface Scheduled {

@@ -1,7 +1,7 @@
 import { BLOCK_SCOPE_KINDS, BLOCK_SLOTS, type BlockScope, type BlockScopeKind, type BlockSlot } from '../../content/model.js'
-import { blockKey, slotKey } from '../kit/content-keys.js'
+import { blockKey, slotKey } from '../../cache/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
-import { loadTemplates } from '../kit/html.js'
+import { loadTemplates } from '../../platform/html.js'
 import { isActive, nextScheduledChange, renderBlock } from './blocks.js'
 import { renderHubModule } from './hub-modules.js'
 

@@ -2,9 +2,9 @@
 // service: like blocks, they are editor-made and share its policy. Each is tagged with what it shows.
 import type { Article, Hub, HubModule } from '../../content/model.js'
 import type { ContentRepository } from '../../content/repository.js'
-import { articleKey, blockKey, FRONT_LENGTH, hubKey, hubModuleKey, type ListName, listKeys, sectionList, slotKey } from '../kit/content-keys.js'
+import { articleKey, blockKey, FRONT_LENGTH, hubKey, hubModuleKey, type ListName, listKeys, sectionList, slotKey } from '../../cache/content-keys.js'
 import type { Rendered } from '../kit/fragment.js'
-import { loadTemplates, neutraliseEsi } from '../kit/html.js'
+import { loadTemplates, neutraliseEsi } from '../../platform/html.js'
 import { isActive, nextScheduledChange, renderBlock } from './blocks.js'
 
 const templates = loadTemplates('fragments/sections/templates')

@@ -1,6 +1,6 @@
-import { listKeys, SIDEBAR_LENGTH } from '../kit/content-keys.js'
+import { listKeys, SIDEBAR_LENGTH } from '../../cache/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
-import { loadTemplates } from '../kit/html.js'
+import { loadTemplates } from '../../platform/html.js'
 
 const templates = loadTemplates('fragments/sidebar/templates')
 

@@ -1,5 +1,5 @@
 // Small inline SVG bar charts for the ops view: one bar per fragment, drawn on the server (no script needed).
-import { hbs } from '../../fragments/kit/html.js'
+import { hbs } from '../../platform/html.js'
 
 export interface Bar {
   label: string

@@ -9,9 +9,9 @@ import { readFile } from 'node:fs/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Hub } from '../../content/model.js'
 import { ContentRepository } from '../../content/repository.js'
-import { loadTemplates } from '../../fragments/kit/html.js'
-import { endPreviewGrant, issuePreviewToken } from '../../fragments/kit/preview-token.js'
-import { safeEqual } from '../../fragments/kit/service.js'
+import { loadTemplates } from '../../platform/html.js'
+import { endPreviewGrant, issuePreviewToken } from '../../platform/preview-token.js'
+import { safeEqual } from '../../platform/service.js'
 import type { PurgeApiDeps } from '../app.js'
 import { barChart } from './charts.js'
 import { ConsoleSessions, cookiesOf, randomToken, SESSION_COOKIE, SESSION_SECONDS, setCookie, SIGN_IN_COOKIE, type ConsoleRole, type ConsoleSession } from './session.js'
@@ -244,7 +244,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       return session ? forward(reply, await api(session.role, 'POST', '/purges/preview', request.body)) : reply
     })
 
-    // A short-lived token for /preview/<path> at the edge, bound to this session (fragments/kit/preview-token.ts).
+    // A short-lived token for /preview/<path> at the edge, bound to this session (platform/preview-token.ts).
     scope.post('/console/api/preview-token', async (request, reply) => {
       const session = await sessionFor(request, reply, { changes: true })
       if (!session) return reply

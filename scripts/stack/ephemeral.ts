@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'n
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { loadConfig, type OriginName, OWN_HA_SENTINELS, OWN_HA_SERVERS } from '../../fragments/kit/config.js'
+import { loadConfig, type OriginName, OWN_HA_SENTINELS, OWN_HA_SERVERS } from '../../platform/config.js'
 import { defaultTopology } from '../../topology/topology.js'
 import { type Stack, startStack } from './stack.js'
 

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { projectRoot } from '../../fragments/kit/paths.js'
+import { projectRoot } from '../../platform/paths.js'
 
 /** What an origin response or a cached object carries for the edge itself: never delivered to a reader, and not kept on a page-tier copy. */
 export const OBJECT_INTERNAL_HEADERS = [

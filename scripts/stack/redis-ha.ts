@@ -2,7 +2,7 @@
 // data in its own dir under the state dir. The services reach them only through the sentinels.
 import path from 'node:path'
 import { Redis } from 'ioredis'
-import { redisSentinelUrl } from '../../fragments/kit/config.js'
+import { redisSentinelUrl } from '../../platform/config.js'
 import { RedisServerStartFailed, type RunningRedis, startRedisServer, startRedisSentinel } from './redis.js'
 
 export interface StartRedisHaOptions {

@@ -6,8 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 
-import { TesseraError } from '../../fragments/kit/errors.js'
-import { startWatchdog } from '../../fragments/kit/watchdog.js'
+import { TesseraError } from '../../platform/errors.js'
+import { startWatchdog } from '../../platform/watchdog.js'
 
 export class RedisServerStartFailed extends TesseraError {
   readonly code = 'TESSERA_REDIS_START'

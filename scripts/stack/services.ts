@@ -1,8 +1,8 @@
 // Our services as OS processes: spawn one, wait until /health answers, stop it with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
-import { startWatchdog } from '../../fragments/kit/watchdog.js'
-import { projectRoot } from '../../fragments/kit/paths.js'
+import { startWatchdog } from '../../platform/watchdog.js'
+import { projectRoot } from '../../platform/paths.js'
 
 export const SERVICE_SCRIPTS = {
   layout: 'layouts/server.js',

@@ -8,9 +8,9 @@ import { access, mkdir, readdir, readFile, stat, writeFile, chmod } from 'node:f
 import net from 'node:net'
 import path from 'node:path'
 
-import { TesseraError } from '../../fragments/kit/errors.js'
-import { startWatchdog } from '../../fragments/kit/watchdog.js'
-import { VarnishCli } from '../../purge-service/varnish-cli.js'
+import { TesseraError } from '../../platform/errors.js'
+import { startWatchdog } from '../../platform/watchdog.js'
+import { VarnishCli } from '../../varnish-cli/varnish-cli.js'
 
 export class VarnishdStartFailed extends TesseraError {
   readonly code = 'TESSERA_VARNISHD_START'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { InvalidInput } from '../../fragments/kit/errors.js'
+import { InvalidInput } from '../../platform/errors.js'
 import {
   validateArticleInput,
   validateBlockInput,

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { buildContentApi } from '../../content/api/app.js'
 import { ContentRepository } from '../../content/repository.js'
-import { connectRedis } from '../../fragments/kit/redis.js'
+import { connectRedis } from '../../platform/redis.js'
 import { startRedis } from '../support/redis.js'
 
 const TOKEN = 'editor-token-for-tests-0123456789'

@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { projectRoot } from '../../fragments/kit/paths.js'
+import { projectRoot } from '../../platform/paths.js'
 
 const exec = promisify(execFile)
 const unitDir = path.join(projectRoot, 'deploy', 'systemd')

@@ -4,7 +4,7 @@ import t from 'tap'
 import { buildLayoutApp } from '../../layouts/app.js'
 import { ContentRepository } from '../../content/repository.js'
 import { seedDemoContent } from '../../content/seed.js'
-import { recordKeyUrls, urlsAffectedBy } from '../../fragments/kit/key-index.js'
+import { recordKeyUrls, urlsAffectedBy } from '../../cache/key-index.js'
 import { startRedis } from '../support/redis.js'
 
 const server = await startRedis(t)

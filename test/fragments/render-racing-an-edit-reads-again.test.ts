@@ -6,7 +6,7 @@ import { ContentRepository } from '../../content/repository.js'
 import { seedDemoContent } from '../../content/seed.js'
 import { article } from '../../fragments/article/fragment.js'
 import { buildFragmentApp } from '../../fragments/kit/app.js'
-import { markPurged } from '../../fragments/kit/key-index.js'
+import { markPurged } from '../../cache/key-index.js'
 import { startRedis } from '../support/redis.js'
 
 const server = await startRedis(t)

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { VarnishCli } from '../../purge-service/varnish-cli.js'
+import { VarnishCli } from '../../varnish-cli/varnish-cli.js'
 import { freePorts } from '../../scripts/stack/ephemeral.js'
 import { callJson, editable, publishedArticles } from '../support/api.js'
 import { get } from '../support/edge.js'

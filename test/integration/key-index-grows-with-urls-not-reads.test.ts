@@ -1,9 +1,9 @@
-// The key -> URL index (fragments/kit/key-index.ts) in Redis against the real stack: it is written when an
+// The key -> URL index (cache/key-index.ts) in Redis against the real stack: it is written when an
 // origin renders, so reads the edge answers from cache leave it alone, renders of URLs it already holds add
 // nothing, and only URLs it has not seen grow it; every one of its sets expires (TTL), which bounds it.
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { keyIndexSize } from '../../fragments/kit/key-index.js'
+import { keyIndexSize } from '../../cache/key-index.js'
 import { publishedArticles } from '../support/api.js'
 import { counters, get, purgeKeys } from '../support/edge.js'
 import { startTestStack } from '../support/stack.js'

@@ -4,7 +4,7 @@
 // retried on another one (retry.vcl).
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { VarnishCli } from '../../purge-service/varnish-cli.js'
+import { VarnishCli } from '../../varnish-cli/varnish-cli.js'
 import { get, purgeKeys } from '../support/edge.js'
 import { watchEdgeLog } from '../support/edge-log.js'
 import { startTestStack } from '../support/stack.js'

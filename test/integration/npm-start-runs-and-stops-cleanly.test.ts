@@ -6,7 +6,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { projectRoot } from '../../fragments/kit/paths.js'
+import { projectRoot } from '../../platform/paths.js'
 import { freePorts } from '../../scripts/stack/ephemeral.js'
 
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'tessera-start-'))

@@ -2,8 +2,8 @@
 // draft block in place at /preview/<path>; readers (no token, a forged, expired or signed-out one) get 403;
 // nothing of a preview is cached, and readers still see none of the drafts.
 import t from 'tap'
-import { issuePreviewToken } from '../../fragments/kit/preview-token.js'
-import { connectRedis } from '../../fragments/kit/redis.js'
+import { issuePreviewToken } from '../../platform/preview-token.js'
+import { connectRedis } from '../../platform/redis.js'
 import { callJson, publishedArticles } from '../support/api.js'
 import { signInToConsole } from '../support/console.js'
 import { counters, get } from '../support/edge.js'

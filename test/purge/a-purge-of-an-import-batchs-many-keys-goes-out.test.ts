@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { createLogger } from '../../fragments/kit/log.js'
+import { createLogger } from '../../platform/log.js'
 import { Purger } from '../../purge-service/purger.js'
 import { startRedis } from '../support/redis.js'
 

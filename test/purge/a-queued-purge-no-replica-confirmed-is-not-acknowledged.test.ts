@@ -2,8 +2,8 @@
 // that did not take it is not reported as done (its queue write may not survive a failover): the call fails
 // with TESSERA_STORE_NOT_REPLICATED, so an event stays unacknowledged and is purged again.
 import t from 'tap'
-import { createLogger } from '../../fragments/kit/log.js'
-import { connectRedis } from '../../fragments/kit/redis.js'
+import { createLogger } from '../../platform/log.js'
+import { connectRedis } from '../../platform/redis.js'
 import { Purger } from '../../purge-service/purger.js'
 import { freePorts } from '../../scripts/stack/ephemeral.js'
 import { startRedis } from '../support/redis.js'

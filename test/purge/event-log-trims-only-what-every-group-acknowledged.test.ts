@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { EVENTS_STREAM } from '../../content/model.js'
-import { createLogger } from '../../fragments/kit/log.js'
+import { createLogger } from '../../platform/log.js'
 import { buildPurgeApi } from '../../purge-service/app.js'
 import { EventLog } from '../../purge-service/event-log.js'
 import { addEventBacklogMetrics } from '../../purge-service/purge-metrics.js'

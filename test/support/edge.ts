@@ -1,5 +1,5 @@
 // Reading the real edge in tests: HTTP through varnishd, and its counters from varnishstat.
-import { settledVarnishstat } from '../../purge-service/varnishstat.js'
+import { settledVarnishstat } from '../../edge-stats/varnishstat.js'
 import type { EdgeNode } from '../../scripts/stack/stack.js'
 
 /** Counters as varnishstat reads them once they have settled (a read right after a request can lag). */

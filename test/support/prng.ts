@@ -1,5 +1,5 @@
 // A small seeded PRNG (mulberry32) for fuzz tests: the same seed gives the same inputs on every run and machine.
-import { seededRandom } from '../../fragments/kit/random.js'
+import { seededRandom } from '../../platform/random.js'
 
 export interface Prng {
   /** A float in [0, 1). */

@@ -1,4 +1,4 @@
-import { connectRedis } from '../../fragments/kit/redis.js'
+import { connectRedis } from '../../platform/redis.js'
 import type { PurgeRecord } from '../../purge-service/purger.js'
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {

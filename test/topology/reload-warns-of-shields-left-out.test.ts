@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { SHIELD_SITE_MARK } from '../../scripts/stack/site-vcl.js'
+import { SHIELD_SITE_MARK } from '../../topology/site-vcl.js'
 import { localSiteFile, shieldsLeftOut } from '../../topology/reload.js'
 import type { Topology } from '../../topology/topology.js'
 

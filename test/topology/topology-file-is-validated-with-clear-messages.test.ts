@@ -1,7 +1,7 @@
 // TESSERA_TOPOLOGY: the file is read and checked at start; every problem is named with where it is.
 import t from 'tap'
-import { loadConfig } from '../../fragments/kit/config.js'
-import { InvalidConfig } from '../../fragments/kit/errors.js'
+import { loadConfig } from '../../platform/config.js'
+import { InvalidConfig } from '../../platform/errors.js'
 import { defaultTopology, InvalidTopology, parseTopology } from '../../topology/topology.js'
 
 const THREE_MACHINES = `

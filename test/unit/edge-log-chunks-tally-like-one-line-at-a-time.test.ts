@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client'
 import t from 'tap'
-import { RecordBatcher } from '../../purge-service/edge-log-reader.js'
-import { EdgeStats, parseRecord, type TrafficRecord } from '../../purge-service/edge-stats.js'
+import { RecordBatcher } from '../../edge-stats/edge-log-reader.js'
+import { EdgeStats, parseRecord, type TrafficRecord } from '../../edge-stats/edge-stats.js'
 import { edgeTrafficMetrics, tallyRecords } from '../../purge-service/stats-api.js'
 
 // Lines as `varnishlog -g raw -i VCL_Log` prints them, each with its own vxid.

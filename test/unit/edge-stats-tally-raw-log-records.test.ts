@@ -1,5 +1,5 @@
 import t from 'tap'
-import { EdgeStats, kindOfUrl, parseRecord } from '../../purge-service/edge-stats.js'
+import { EdgeStats, kindOfUrl, parseRecord } from '../../edge-stats/edge-stats.js'
 
 // Lines as `varnishlog -g raw -i VCL_Log` prints them.
 const c = (record: string) => `     32771 VCL_Log        c tessera-stats: ${record}`

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { neutraliseEsi, renderSnippet } from '../../fragments/kit/html.js'
+import { neutraliseEsi, renderSnippet } from '../../platform/html.js'
 import { renderBlock } from '../../fragments/sections/fragment.js'
 
 const block = (kind: 'text' | 'html' | 'snippet', content: string) => ({ id: 'b1', slot: 'main' as const, kind, content, position: 1, updatedAt: '2026-01-01T00:00:00Z' })

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { projectRoot } from '../../fragments/kit/paths.js'
+import { projectRoot } from '../../platform/paths.js'
 import { ASSEMBLY_STATE_HEADERS, INTERNAL_HEADERS_VCL, internalHeadersVcl, OBJECT_INTERNAL_HEADERS } from '../../scripts/stack/internal-headers.js'
 
 t.test('varnish/internal-headers.vcl is what scripts/stack/internal-headers.ts generates from its lists', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Article, Block, ChangeEvent, Hub, Section } from '../../content/model.js'
-import type { ListName } from '../../fragments/kit/content-keys.js'
+import type { ListName } from '../../cache/content-keys.js'
 import { keysForEvent, listsTouched, type ListsNow } from '../../purge-service/keys-for-event.js'
 
 const now = new Date('2026-06-01T12:00:00Z')

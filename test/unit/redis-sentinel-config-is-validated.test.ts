@@ -1,5 +1,5 @@
 import t from 'tap'
-import { loadConfig, parseRedisSentinelUrl, redisUrlOf } from '../../fragments/kit/config.js'
+import { loadConfig, parseRedisSentinelUrl, redisUrlOf } from '../../platform/config.js'
 
 t.test('by default: our own single redis-server, no WAIT', async (t) => {
   const config = loadConfig({})

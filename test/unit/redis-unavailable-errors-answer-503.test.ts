@@ -1,6 +1,6 @@
 import { ReplyError } from 'ioredis'
 import t from 'tap'
-import { isRedisUnavailable, storeError } from '../../fragments/kit/redis.js'
+import { isRedisUnavailable, storeError } from '../../platform/redis.js'
 
 const reply = (message: string, previousErrors?: Error[]) => Object.assign(new ReplyError(message), previousErrors ? { previousErrors } : {})
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { loadConfig } from '../../fragments/kit/config.js'
+import { loadConfig } from '../../platform/config.js'
 
 t.test('TESSERA_RENDER_DELAY_MS is off by default and takes an integer from 0 to 10000', async (t) => {
   t.equal(loadConfig({}).renderDelayMs, 0)

@@ -5,10 +5,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { projectRoot } from '../../fragments/kit/paths.js'
-import { InvalidRoutes, loadRoutes, parseRoutes } from '../../scripts/stack/routes.js'
-import { passCookieRegex, renderRoutesVcl } from '../../scripts/stack/routes-vcl.js'
-import { renderSiteVcl } from '../../scripts/stack/site-vcl.js'
+import { projectRoot } from '../../platform/paths.js'
+import { InvalidRoutes, loadRoutes, parseRoutes } from '../../topology/routes.js'
+import { passCookieRegex, renderRoutesVcl } from '../../topology/routes-vcl.js'
+import { renderSiteVcl } from '../../topology/site-vcl.js'
 
 const problemsOf = (file: unknown, origin: string | undefined): string[] => {
   try {

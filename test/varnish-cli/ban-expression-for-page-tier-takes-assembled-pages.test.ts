@@ -1,6 +1,7 @@
 import t from 'tap'
 
-import { banExpressionForPageTier, banTokens, InvalidBan } from '../../purge-service/varnish-cli.js'
+import { banExpressionForPageTier } from '../../purge-service/bans.js'
+import { banTokens, InvalidBan } from '../../varnish-cli/varnish-cli.js'
 
 // A page-tier copy's xkey line as varnish/tier.vcl writes it: its includes' keys, inc:<include URL> for each,
 // then asm:<id> and page-url:<its own URL>.

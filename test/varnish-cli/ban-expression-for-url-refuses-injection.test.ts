@@ -1,6 +1,7 @@
 import t from 'tap'
 
-import { banExpressionForUrl, banTokens, InvalidBan } from '../../purge-service/varnish-cli.js'
+import { banExpressionForUrl } from '../../purge-service/bans.js'
+import { banTokens, InvalidBan } from '../../varnish-cli/varnish-cli.js'
 
 t.test('prefixes become anchored regexes with metacharacters escaped', async (t) => {
   const table: Array<[string, string]> = [

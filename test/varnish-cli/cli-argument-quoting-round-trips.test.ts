@@ -10,7 +10,7 @@ import {
   VarnishCliCommandFailed,
   VarnishCliInvalidArgument,
   type CliResponse,
-} from '../../purge-service/varnish-cli.js'
+} from '../../varnish-cli/varnish-cli.js'
 import { startTestVarnish } from './helpers.js'
 
 const v = await startTestVarnish(t)

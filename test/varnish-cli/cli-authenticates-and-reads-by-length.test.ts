@@ -7,7 +7,7 @@ import {
   VarnishCli,
   VarnishCliAuthFailed,
   type CliResponse,
-} from '../../purge-service/varnish-cli.js'
+} from '../../varnish-cli/varnish-cli.js'
 import { startTestVarnish } from './helpers.js'
 
 const v = await startTestVarnish(t)

@@ -1,11 +1,11 @@
 import t from 'tap'
 
+import { banExpressionForUrl } from '../../purge-service/bans.js'
 import {
-  banExpressionForUrl,
   InvalidBan,
   VarnishCli,
   VarnishCliCommandFailed,
-} from '../../purge-service/varnish-cli.js'
+} from '../../varnish-cli/varnish-cli.js'
 import { startTestVarnish } from './helpers.js'
 
 // Objects are made in vcl_backend_error (the backend at :9 never answers) and carry x-url like our VCL.

@@ -1,6 +1,6 @@
 import t from 'tap'
 
-import { parseBackendListJson, VarnishCli } from '../../purge-service/varnish-cli.js'
+import { parseBackendListJson, VarnishCli } from '../../varnish-cli/varnish-cli.js'
 import { startTestVarnish } from './helpers.js'
 
 // `probed` has a probe that can never succeed (port 9 refuses) and starts sick (.initial = 0).

@@ -2,7 +2,7 @@ import net from 'node:net'
 
 import t from 'tap'
 
-import { VarnishCli, VarnishCliUnreachable } from '../../purge-service/varnish-cli.js'
+import { VarnishCli, VarnishCliUnreachable } from '../../varnish-cli/varnish-cli.js'
 import { freePort } from './helpers.js'
 
 t.test('a port nobody listens on is VarnishCliUnreachable', async (t) => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 
 import t from 'tap'
 
-import { VarnishCli } from '../../purge-service/varnish-cli.js'
+import { VarnishCli } from '../../varnish-cli/varnish-cli.js'
 import { chooseJail, startVarnishd, VarnishdStartFailed, writeSecretFile } from '../../scripts/stack/varnishd.js'
 import { freePort, MINIMAL_VCL, pgrep, portIsFree, startTestVarnish } from './helpers.js'
 

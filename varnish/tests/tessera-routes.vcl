@@ -1,4 +1,4 @@
-# No routes file in these tests: scripts/stack/routes-vcl.ts renders this sub empty then. The legacy tests put
+# No routes file in these tests: topology/routes-vcl.ts renders this sub empty then. The legacy tests put
 # varnish/tests/legacy/ first on vcl_path, whose tessera-routes.vcl has the routes of legacy/routes.yaml.
 sub tessera_routes_recv {
 }

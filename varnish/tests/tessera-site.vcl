@@ -52,6 +52,6 @@ sub tessera_site_shield_route {
 
 sub tessera_site_shield_bypass {
 }
-# The routes (scripts/stack/routes-vcl.ts): none (../tessera-routes.vcl), or the legacy tests' (../legacy/, first on
+# The routes (topology/routes-vcl.ts): none (../tessera-routes.vcl), or the legacy tests' (../legacy/, first on
 # their vcl_path).
 include "tessera-routes.vcl";

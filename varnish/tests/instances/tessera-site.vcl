@@ -3,7 +3,7 @@
 # own, pointing at its vtc servers, before including default.vcl) and no probes (they would eat vtc requests).
 # The page tier is off here; varnish/tests/page-tier/tessera-site.vcl is the stand-in with it on.
 
-# nav runs as three instances here, as the generated file has them (scripts/stack/site-vcl.ts); the other
+# nav runs as three instances here, as the generated file has them (topology/site-vcl.ts); the other
 # services are the one backend each the .vtc declares. No probes (they would eat vtc requests): a backend is
 # healthy until the test sets it sick.
 sub vcl_init {

@@ -1,4 +1,4 @@
-# The test stand-in for an edge's generated tessera-site.vcl with a shield tier (scripts/stack/site-vcl.ts): as
+# The test stand-in for an edge's generated tessera-site.vcl with a shield tier (topology/site-vcl.ts): as
 # ../tessera-site.vcl, plus the shield's fallback directors. Each .vtc declares the origins' backends and
 # tessera_shield_one (pointing at its shield varnish) before including default.vcl; no probes (the tests set
 # health with backend.set_health).
@@ -82,5 +82,5 @@ sub tessera_site_shield_bypass {
         set bereq.http.X-Tessera-Shield-Bypass = "1";
     }
 }
-# The routes (scripts/stack/routes-vcl.ts): none (../tessera-routes.vcl).
+# The routes (topology/routes-vcl.ts): none (../tessera-routes.vcl).
 include "tessera-routes.vcl";

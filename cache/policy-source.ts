@@ -2,8 +2,8 @@
 // changed the moment a message arrives on `tessera:policies` (the message carries the override, so applying
 // it needs no further round trip), and re-read every 30 s and after a reconnect in case a message was missed.
 import type { Redis } from 'ioredis'
-import type { FragmentName } from './config.js'
-import type { Logger } from './log.js'
+import type { FragmentName } from '../platform/config.js'
+import type { Logger } from '../platform/log.js'
 import { decodeChange, decodeOverride, POLICY_CHANNEL, type PolicyOverride, policyKey } from './policy-overrides.js'
 import type { CachePolicy, EffectivePolicy } from './policy.js'
 

@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import type { FastifyBaseLogger } from 'fastify'
-import { startWatchdog } from '../fragments/kit/watchdog.js'
+import { startWatchdog } from '../platform/watchdog.js'
 import { parseRecordAfterTag, type TrafficRecord } from './edge-stats.js'
 import { readVarnishstat } from './varnishstat.js'
 

@@ -3,7 +3,7 @@
 // PUT and DELETE /edges/:name change it while it serves. Each node's durable queue (purges it has not taken
 // yet, in order) and the lease on draining it live here too: a node's queue is created and deleted with it.
 import type { Redis } from 'ioredis'
-import type { TopologyEdge } from '../topology/topology.js'
+import type { TopologyEdge } from './topology.js'
 
 /** lagging is not stored: a node in any live state is lagging while its durable queue is not empty. */
 export type EdgeState = 'joining' | 'warming' | 'ready' | 'removed'

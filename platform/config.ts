@@ -67,7 +67,7 @@ export interface Config {
   instances: Record<OriginName, number>
   /** TESSERA_TOPOLOGY: the topology file (YAML) naming every instance and edge node; undefined: one machine. */
   topologyFile: string | undefined
-  /** TESSERA_ROUTES: the routes file (YAML/JSON) of a site with a legacy CMS or apps behind the edge (scripts/stack/routes.ts). */
+  /** TESSERA_ROUTES: the routes file (YAML/JSON) of a site with a legacy CMS or apps behind the edge (topology/routes.ts). */
   routesFile: string | undefined
   /** TESSERA_LEGACY_ORIGIN: http://host:port of the legacy CMS, the default route for what no route claims. */
   legacyOrigin: string | undefined

@@ -27,7 +27,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import net from 'node:net'
 
-import { TesseraError } from '../fragments/kit/errors.js'
+import { TesseraError } from '../platform/errors.js'
 
 // ---------------------------------------------------------------------------------------------- errors
 
@@ -353,7 +353,7 @@ export class VarnishCli {
   }
 
   /** Sends `args` with `heredoc` as the last argument, verbatim (no escaping, no cli_buffer limit). */
-  commandWithHeredoc(args: string[], heredoc: string): Promise<CliResponse> {
+  private commandWithHeredoc(args: string[], heredoc: string): Promise<CliResponse> {
     try {
       checkCommandArguments(args)
     } catch (err) {
@@ -397,10 +397,6 @@ export class VarnishCli {
 
   async backendSetHealth(pattern: string, state: 'auto' | 'healthy' | 'sick'): Promise<void> {
     await this.ok('backend.set_health', pattern, state)
-  }
-
-  async vclLoad(name: string, file: string): Promise<void> {
-    await this.ok('vcl.load', name, file)
   }
 
   async vclInline(name: string, source: string): Promise<void> {
@@ -675,59 +671,4 @@ export function banTokens(expression: string): string[] {
     out.push(field, op, value)
   }
   return out
-}
-
-const MAX_BAN_VALUE = 256
-const PREFIX_CHARS = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/
-
-/**
- * A lurker-friendly ban (obj.* only) on `obj.http.x-url`, which our VCL copies from req.url into the object.
- * `prefix`: a site path such as `/news/2024/`, turned into an anchored regex with metacharacters escaped.
- * `regex`: used as given, after checks. Anything that could smuggle another condition is refused.
- */
-export function banExpressionForUrl(kind: 'prefix' | 'regex', value: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new InvalidBan(kind, 'must be a non-empty string')
-  if (value.length > MAX_BAN_VALUE) throw new InvalidBan(kind, `must be at most ${MAX_BAN_VALUE} characters`)
-  if (kind === 'prefix') {
-    if (!PREFIX_CHARS.test(value)) {
-      throw new InvalidBan('prefix', 'must be a site path starting with "/" made of URL characters (no spaces, quotes or backslashes)')
-    }
-    if (/%(?![0-9A-Fa-f]{2})/.test(value)) throw new InvalidBan('prefix', '"%" must start a %XX escape')
-    if (value.includes('&&')) throw new InvalidBan('prefix', 'must not contain "&&"')
-    return `obj.http.x-url ~ ^${value.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&')}`
-  }
-  if (kind !== 'regex') throw new InvalidBan('kind', 'must be "prefix" or "regex"')
-  // eslint-disable-next-line no-control-regex
-  if (/[\s"\u0000-\u001f\u007f]/.test(value)) throw new InvalidBan('regex', 'must not contain whitespace, control characters or double quotes')
-  // varnishd compiles bans with PCRE2, not JavaScript's engine: only the syntax both read alike is accepted.
-  if (value.includes('(?')) throw new InvalidBan('regex', 'must not use (?...) groups (lookarounds, named groups, flags)')
-  const escape = /\\(.)/g
-  for (let m = escape.exec(value); m; m = escape.exec(value)) {
-    if (!'.^$*+?()[]{}|/\\-dDwWsSbB'.includes(m[1])) throw new InvalidBan('regex', `the escape \\${m[1]} is not supported; escape only metacharacters, or use \\d \\w \\s \\b`)
-  }
-  if (value === '<<') throw new InvalidBan('regex', '"<<" cannot be a ban argument (varnishd reads it as a here-document)')
-  try {
-    new RegExp(value)
-  } catch (err) {
-    throw new InvalidBan('regex', `does not compile: ${(err as Error).message}`)
-  }
-  return `obj.http.x-url ~ ${value}`
-}
-
-/**
- * The ban that goes with a URL ban, for the page tier's copies of assembled pages (varnish/tier.vcl, marked by
- * X-Tessera-Assembly). A copy carries no x-url: its surrogate keys (one xkey line) name its own URL
- * (page-url:<URL>) and each include's (inc:<URL>), "," written %2C, so the URL ban's pattern is applied to those
- * keys: `^` at its start becomes the start of such a key, `$` at its end the key's end, and an unanchored pattern
- * may match anywhere in a key's URL. (A regex whose `.` runs across keys bans more copies than it names, never
- * fewer: a banned copy is only assembled again.)
- */
-export function banExpressionForPageTier(kind: 'prefix' | 'regex', value: string): string {
-  const urlBan = banExpressionForUrl(kind, value) // validates
-  let pattern = urlBan.slice('obj.http.x-url ~ '.length)
-  if (kind === 'prefix') pattern = pattern.replaceAll(',', '%2C')
-  const keyStart = '(^|\\s)(page-url|inc):'
-  pattern = pattern.startsWith('^') ? `${keyStart}${pattern.slice(1)}` : `${keyStart}\\S*${pattern}`
-  if (pattern.endsWith('$') && !pattern.endsWith('\\$')) pattern = `${pattern.slice(0, -1)}(\\s|$)`
-  return `obj.http.X-Tessera-Assembly ~ ^asm: && obj.http.xkey ~ ${pattern}`
 }

@@ -5,7 +5,7 @@
 // tessera_<service>_<n> when there are several); the instances of a
 // service form one round_robin director (tessera_<service>_instances), which routing.vcl uses. A fetch that
 // fails on one instance is retried once on another healthy one (varnish/retry.vcl; the choice is made here).
-import { ORIGIN_NAMES, type OriginName } from '../../fragments/kit/config.js'
+import { ORIGIN_NAMES, type OriginName } from '../platform/config.js'
 import { renderRoutesVcl } from './routes-vcl.js'
 
 export type BackendName = OriginName
@@ -110,7 +110,7 @@ backend tessera_pages {
   const role = options.role ?? 'edge'
   if (role === 'shield' && (options.pageTier || options.shields?.length)) throw new Error('a shield has no page tier and no shields of its own')
   const shield = renderShieldVcl(role, options.shields ?? [], ORIGIN_NAMES)
-  return `# Written by scripts/stack/site-vcl.ts from the configuration; do not edit by hand.
+  return `# Written by topology/site-vcl.ts from the configuration; do not edit by hand.
 
 ${probeVcl('tessera_health', '500ms')}
 

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { Config } from '../../fragments/kit/config.js'
+import type { Config } from './config.js'
 
 export interface Secrets {
   editorToken: string

@@ -79,7 +79,7 @@ sub tessera_routes_recv {
   if (branches.length) chain = branches.join('') + (routes.fallback ? `} else {\n${branchBody(routes.fallback)}\n}` : '}')
   else if (routes.fallback) chain = branchBody(routes.fallback).replace(/^    /gm, '')
   return `
-# The routes file (TESSERA_ROUTES${routes.fallback ? ', default route TESSERA_LEGACY_ORIGIN' : ''}), rendered by scripts/stack/routes-vcl.ts.
+# The routes file (TESSERA_ROUTES${routes.fallback ? ', default route TESSERA_LEGACY_ORIGIN' : ''}), rendered by topology/routes-vcl.ts.
 ${options.backends === false ? '# (backends declared by the test: varnish/tests/legacy-*.vtc)' : routes.backends.map(backendVcl).join('\n\n')}
 
 # Which route a URL is on (first match wins); varnish/legacy.vcl applies the route's rules. Fragments, metrics

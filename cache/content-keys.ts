@@ -1,6 +1,6 @@
 // The surrogate keys of what an object shows of the content, named by what it shows: the renders tag their
 // objects with these, and purge-service/keys-for-event.ts purges exactly the ones a change touches.
-import type { Article, BlockScope, BlockSlot } from '../../content/model.js'
+import type { Article, BlockScope, BlockSlot } from '../content/model.js'
 
 /**
  * The article fields each kind of object shows. Its key is purged when one of them changes (and when the

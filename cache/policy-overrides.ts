@@ -2,8 +2,8 @@
 // (and TESSERA_TTL_FILE), read by every fragment service (policy-source.ts).
 //   tessera:policy:<fragment>   JSON {ttl, grace, keep, updatedAt, by}; absent: the fragment's default
 //   tessera:policies            pub/sub channel, one message per change: {fragment, override | null}
-import type { FragmentName } from './config.js'
-import { InvalidInput } from './errors.js'
+import type { FragmentName } from '../platform/config.js'
+import { InvalidInput } from '../platform/errors.js'
 import type { CachePolicy } from './policy.js'
 
 export const policyKey = (fragment: FragmentName): string => `tessera:policy:${fragment}`

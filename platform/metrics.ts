@@ -3,7 +3,6 @@
 // duration by route and status, and what the parts of the app add (renders here; the purge service's own).
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
-import type { Rendered } from './fragment.js'
 
 const registries = new WeakMap<FastifyInstance, Registry>()
 
@@ -47,13 +46,13 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make()
 }
 
-type Render = (params: Record<string, string>, now: Date) => Promise<Rendered>
+type Render<R> = (params: Record<string, string>, now: Date) => Promise<R>
 
 /**
  * Wraps a cached route's render with its metrics: renders and render failures by fragment, render duration.
  * `key` is the route's object key: `fragment:nav` is counted as `nav`, a page shell as `layout:<name>`.
  */
-export function measureRenders(app: FastifyInstance, key: string, render: Render): Render {
+export function measureRenders<R>(app: FastifyInstance, key: string, render: Render<R>): Render<R> {
   const registry = metricsOf(app)
   const fragment = key.replace(/^fragment:/, '')
   const renders = once(registry, 'tessera_renders_total', () =>

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { TesseraError } from '../../fragments/kit/errors.js'
-import { projectRoot } from '../../fragments/kit/paths.js'
+import { TesseraError } from '../platform/errors.js'
+import { projectRoot } from '../platform/paths.js'
 
 export class InvalidRoutes extends TesseraError {
   readonly code = 'TESSERA_INVALID_ROUTES'

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { keyHeaderValues, MAX_KEY_HEADER_BYTES, normaliseKeys } from '../../fragments/kit/keys.js'
-import { cacheControl, describePolicy, expiresAtHeader, policyUntil } from '../../fragments/kit/policy.js'
+import { keyHeaderValues, MAX_KEY_HEADER_BYTES, normaliseKeys } from '../../cache/keys.js'
+import { cacheControl, describePolicy, expiresAtHeader, policyUntil } from '../../cache/policy.js'
 
 t.test('the origin states its policy as standard Cache-Control', async (t) => {
   t.equal(cacheControl({ ttl: 300, grace: 60, keep: 86400 }), 'public, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400')

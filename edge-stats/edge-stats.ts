@@ -3,7 +3,7 @@
 // status (and a fetch with its time); edge-log-reader.ts reads them with `varnishlog -g raw -i VCL_Log`; this
 // tallies them since the reader started (totals) and over a sliding window. Purges received are counted from
 // this service's own acknowledged purges.
-import { FRAGMENT_NAMES } from '../fragments/kit/config.js'
+import { FRAGMENT_NAMES } from '../platform/config.js'
 
 export type Group = 'fragment' | 'page' | 'fallback'
 export type Delivery = 'hit' | 'grace' | 'miss' | 'pass'
