@@ -2,6 +2,10 @@
 // objects with these, and purge-service/keys-for-event.ts purges exactly the ones a change touches.
 import type { Article, BlockScope, BlockSlot } from '../content/model.js'
 
+/** Readers see an article from its publishedAt on: what the renders show and what the purges follow. */
+export const isPublished = (article: Article | undefined, now: Date): article is Article =>
+  !!article?.publishedAt && Date.parse(article.publishedAt) <= now.getTime()
+
 /**
  * The article fields each kind of object shows. Its key is purged when one of them changes (and when the
  * article appears or disappears there: publishing, unpublishing, deleting).

@@ -11,6 +11,7 @@ import {
   blockKey,
   hubKey,
   hubModuleKey,
+  isPublished,
   type ListName,
   listKey,
   listLengths,
@@ -32,7 +33,6 @@ export interface ListReader {
 
 type Rule<T> = (before: T | undefined, after: T | undefined, now: Date, lists?: ListsNow) => string[]
 
-const isListed = (a: Article | undefined, now: Date): a is Article => !!a?.publishedAt && Date.parse(a.publishedAt) <= now.getTime()
 const changed = <T>(before: T | undefined, after: T | undefined, field: keyof T): boolean => before?.[field] !== after?.[field]
 const shownChanged = (b: Article, a: Article, view: ArticleView) => ARTICLE_SHOWS[view].some((f) => changed(b, a, f))
 
@@ -40,13 +40,13 @@ const shownChanged = (b: Article, a: Article, view: ArticleView) => ARTICLE_SHOW
 const view =
   (name: ArticleView): Rule<Article> =>
   (b, a, now) =>
-    isListed(b, now) && isListed(a, now) && shownChanged(b, a, name) ? [articleKey(name, a.id)] : []
+    isPublished(b, now) && isPublished(a, now) && shownChanged(b, a, name) ? [articleKey(name, a.id)] : []
 
 // ------------------------------------------------------------------------------------------------ the lists
 
 /** Whether an article is in a list's scope, and its place among the others (the store's order: ZREVRANGE). */
 function inScope(list: ListName, a: Article | undefined, now: Date): a is Article {
-  if (!isListed(a, now)) return false
+  if (!isPublished(a, now)) return false
   return list === 'latest' || list === 'popular' || list === sectionList(a.section)
 }
 const score = (list: ListName, a: Article) => (list === 'popular' ? (a.views ?? 0) : Date.parse(a.publishedAt!))
@@ -99,8 +99,8 @@ const ARTICLE_RULES: Array<Rule<Article>> = [
   // its body fragment: any field it shows, or it appears / disappears (a 404 then)
   (b, a, now) => {
     const id = (a ?? b)!.id
-    if (isListed(b, now) !== isListed(a, now)) return [articleKey('body', id)]
-    return isListed(b, now) && isListed(a, now) && shownChanged(b, a, 'body') ? [articleKey('body', id)] : []
+    if (isPublished(b, now) !== isPublished(a, now)) return [articleKey('body', id)]
+    return isPublished(b, now) && isPublished(a, now) && shownChanged(b, a, 'body') ? [articleKey('body', id)] : []
   },
   // its page's shell (title, description), each front's teaser, each sidebar entry
   view('head'),
@@ -108,7 +108,7 @@ const ARTICLE_RULES: Array<Rule<Article>> = [
   view('link'),
   // the page at each slug it had or has: a page there, or a cached 404, and which
   (b, a, now) => {
-    const at = (slug: string, x: Article | undefined) => (isListed(x, now) && x.slug === slug ? x.id : undefined)
+    const at = (slug: string, x: Article | undefined) => (isPublished(x, now) && x.slug === slug ? x.id : undefined)
     return [...new Set([b?.slug, a?.slug].filter((s): s is string => !!s))].filter((s) => at(s, b) !== at(s, a)).map(articleSlugKey)
   },
   // the lists it enters, leaves or moves in (published, unpublished, deleted, re-dated, moved, read)

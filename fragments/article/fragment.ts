@@ -1,13 +1,9 @@
-import type { Article } from '../../content/model.js'
-import { articleKey, FRONT_LENGTH, listKeys, sectionList, sectionTitleKey } from '../../cache/content-keys.js'
+import { articleKey, FRONT_LENGTH, isPublished, listKeys, sectionList, sectionTitleKey } from '../../cache/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
 import { loadTemplates } from '../../platform/html.js'
 
 const templates = loadTemplates('fragments/article/templates')
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/
-
-export const isPublished = (article: Article | undefined, now: Date): article is Article =>
-  !!article?.publishedAt && Date.parse(article.publishedAt) <= now.getTime()
 
 /**
  * The article body (`/fragments/article/:id`) and the article lists of fronts:

@@ -2,7 +2,7 @@
 // service: like blocks, they are editor-made and share its policy. Each is tagged with what it shows.
 import type { Article, Hub, HubModule } from '../../content/model.js'
 import type { ContentRepository } from '../../content/repository.js'
-import { articleKey, blockKey, FRONT_LENGTH, hubKey, hubModuleKey, type ListName, listKeys, sectionList, slotKey } from '../../cache/content-keys.js'
+import { articleKey, blockKey, FRONT_LENGTH, hubKey, hubModuleKey, isPublished, type ListName, listKeys, sectionList, slotKey } from '../../cache/content-keys.js'
 import type { Rendered } from '../kit/fragment.js'
 import { loadTemplates, neutraliseEsi } from '../../platform/html.js'
 import { isActive, nextScheduledChange, renderBlock } from './blocks.js'
@@ -20,7 +20,6 @@ export function hubIsShown(hub: Hub, now: Date): boolean {
 /** The next moment the hub appears or disappears. */
 export const hubNextChange = (hub: Hub, now: Date): Date | undefined => nextScheduledChange([hub], now)
 
-const isPublished = (a: Article | undefined, now: Date): a is Article => !!a?.publishedAt && Date.parse(a.publishedAt) <= now.getTime()
 
 /** What one article-list or teaser module shows: keys of each article's teaser and of its being shown at all. */
 const pickedKeys = (ids: string[]) => ids.flatMap((id) => [articleKey('teaser', id), articleKey('body', id)])
