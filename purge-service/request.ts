@@ -1,5 +1,5 @@
 // Validates a purge request body into surrogate keys and URLs. Anything unexpected is refused with the field.
-import { everyArticleKey, everySectionKey } from '../cache/content-keys.js'
+import { blockKey, everyArticleKey, everySectionKey } from '../cache/content-keys.js'
 import { InvalidInput } from '../platform/errors.js'
 import { isPurgeableKey, MAX_PURGEABLE_KEY_BYTES } from '../cache/keys.js'
 import type { PurgeMode } from './edge-client.js'
@@ -47,6 +47,6 @@ export function parsePurgeRequest(body: unknown): PurgeRequest {
   const count = Object.values(named).reduce((n, items) => n + items.length, urls.length)
   if (count === 0) throw new InvalidInput('body', 'name something to purge: keys, articles, sections, blocks or urls (non-empty)')
   if (count > MAX_ITEMS) throw new InvalidInput('body', `at most ${MAX_ITEMS} keys and URLs per request; split it`)
-  const keys = [...named.keys, ...named.articles.flatMap(everyArticleKey), ...named.sections.flatMap(everySectionKey), ...named.blocks.map((id) => `block:${id}`)]
+  const keys = [...named.keys, ...named.articles.flatMap(everyArticleKey), ...named.sections.flatMap(everySectionKey), ...named.blocks.map(blockKey)]
   return { target: { keys: [...new Set(keys)], urls: [...new Set(urls)] }, mode, warm: record.warm === true }
 }
