@@ -1,49 +1,23 @@
 // The console in Debian's Chromium (playwright-core with executablePath; no browser is downloaded), against
 // the real stack with two edge nodes: an editor finds an article, previews, purges and sees both nodes
 // acknowledge, and the page is fresh at the edge; ops change nav's TTL; roles and CSRF are enforced.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import os from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
-import { projectRoot } from '../../platform/paths.js'
+import { launchChromium, screenshotsDir, signInPage } from '../support/browser.js'
 import { get } from '../support/edge.js'
 import { startTestStack } from '../support/stack.js'
 import { eventsSettled } from '../support/wait.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`Debian's Chromium is not installed (${CHROMIUM} is missing): run \`node scripts/bootstrap.mjs\` as root, or \`apt-get install -y chromium\`, then run this test again`)
-}
 
 const stack = await startTestStack(t, { edges: 2 })
 const purgeApi = `http://127.0.0.1:${stack.config.ports.purge}`
 const contentApi = `http://127.0.0.1:${stack.config.ports.content}`
 const debug = { 'x-tessera-debug': stack.secrets.debugToken }
-// A test run leaves the checkout clean: screenshots go to a temporary dir, unless `npm run screenshots` asks
-// for the committed ones (TESSERA_SCREENSHOTS_DIR=docs/screenshots).
-const shotsDir = process.env.TESSERA_SCREENSHOTS_DIR
-const shots = shotsDir ? path.resolve(projectRoot, shotsDir) : mkdtempSync(path.join(os.tmpdir(), 'tessera-screenshots-'))
-mkdirSync(shots, { recursive: true })
-if (!shotsDir) t.teardown(() => rmSync(shots, { recursive: true, force: true }))
+const shots = screenshotsDir(t)
 
-// playwright-core gives the browser a fresh --user-data-dir of its own (and refuses one in args).
-const browser: Browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
-t.teardown(async () => {
-  await browser.close()
-})
+const browser = await launchChromium(t)
 
-async function signIn(token: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } })
-  const page = await context.newPage()
-  await page.goto(`${purgeApi}/console`)
-  await page.fill('#token', token)
-  await Promise.all([page.waitForURL(/\/console(\/ops)?$/), page.click('#sign-in-button')])
-  return page
-}
+const signIn = (token: string) => signInPage(browser, purgeApi, token)
 
 await eventsSettled(stack.redisUrl)
 const articles = (await (await fetch(`${contentApi}/articles?limit=100`, { headers: { authorization: `Bearer ${stack.secrets.editorToken}` } })).json()).items.filter((a: any) => a.publishedAt && Date.parse(a.publishedAt) < Date.now())

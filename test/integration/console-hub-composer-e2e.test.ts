@@ -2,48 +2,27 @@
 // (modules added, articles picked by search, reordered, removed, scheduled), sees the API's refusal beside the
 // field, saves a draft readers cannot see, previews it through the edge, publishes it, aims a block at a
 // section, and deletes the hub; an ops session may not write content.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import t from 'tap'
 import type { Article, Block } from '../../content/model.js'
-import { projectRoot } from '../../platform/paths.js'
 import { callJson, publishedArticles } from '../support/api.js'
 import { signInToConsole } from '../support/console.js'
+import { launchChromium, screenshotsDir, signInPage } from '../support/browser.js'
 import { get } from '../support/edge.js'
 import { startTestStack } from '../support/stack.js'
 import { eventsSettled, until } from '../support/wait.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`Debian's Chromium is not installed (${CHROMIUM} is missing): run \`node scripts/bootstrap.mjs\` as root, or \`apt-get install -y chromium\`, then run this test again`)
-}
 
 const stack = await startTestStack(t, { edges: 1 })
 const consoleBase = `http://127.0.0.1:${stack.config.ports.purge}`
 const contentApi = `http://127.0.0.1:${stack.config.ports.content}`
 const editor = { authorization: `Bearer ${stack.secrets.editorToken}` }
 const [edge] = stack.edges
-const shotsDir = process.env.TESSERA_SCREENSHOTS_DIR
-const shots = shotsDir ? path.resolve(projectRoot, shotsDir) : mkdtempSync(path.join(os.tmpdir(), 'tessera-screenshots-'))
-mkdirSync(shots, { recursive: true })
-if (!shotsDir) t.teardown(() => rmSync(shots, { recursive: true, force: true }))
+const shots = screenshotsDir(t)
 
-const browser: Browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
-t.teardown(() => browser.close())
+const browser = await launchChromium(t)
 
-async function signIn(token: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } })
-  const page = await context.newPage()
-  await page.goto(`${consoleBase}/console`)
-  await page.fill('#token', token)
-  await Promise.all([page.waitForURL(/\/console(\/ops)?$/), page.click('#sign-in-button')])
-  return page
-}
+const signIn = (token: string) => signInPage(browser, consoleBase, token)
 
 await eventsSettled(stack.redisUrl)
 const articles = await publishedArticles(contentApi, stack.secrets.editorToken)
