@@ -99,10 +99,10 @@ export class PolicySource {
 
   private apply(override: PolicyOverride | undefined): void {
     const next: EffectivePolicy = override
-      ? { policy: { ttl: override.ttl, grace: override.grace, keep: override.keep }, source: 'override' }
+      ? { policy: { ttl: override.ttl, staleWhileRevalidate: override.staleWhileRevalidate, staleIfError: override.staleIfError }, source: 'override' }
       : { policy: this.options.defaults, source: 'default' }
     const { policy, source } = this.state
-    if (source === next.source && policy.ttl === next.policy.ttl && policy.grace === next.policy.grace && policy.keep === next.policy.keep) return
+    if (source === next.source && policy.ttl === next.policy.ttl && policy.staleWhileRevalidate === next.policy.staleWhileRevalidate && policy.staleIfError === next.policy.staleIfError) return
     this.state = next
     this.options.log.info({ fragment: this.options.fragment, ...next }, 'cache policy changed')
   }

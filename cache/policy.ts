@@ -2,9 +2,24 @@
 
 export interface CachePolicy {
   ttl: number // seconds the edge serves it as fresh
-  grace: number // seconds it may be served stale while a fresh copy is fetched (stale-while-revalidate)
-  keep: number // seconds a stale copy is kept for when the origin fails (stale-if-error)
+  staleWhileRevalidate: number // seconds it may be served stale while a fresh copy is fetched
+  staleIfError: number // seconds a stale copy is kept for when the origin fails
 }
+
+/**
+ * A policy as the outside world spells it: the ops API's JSON, TESSERA_TTL_FILE, the overrides stored in Redis
+ * and X-Tessera-Policy all say `grace` (stale-while-revalidate) and `keep` (stale-if-error). These names are a
+ * contract; code converts at those boundaries with policyFromWire / policyToWire and nowhere else.
+ */
+export interface WirePolicy {
+  ttl: number
+  grace: number
+  keep: number
+}
+
+export const policyFromWire = ({ ttl, grace, keep }: WirePolicy): CachePolicy => ({ ttl, staleWhileRevalidate: grace, staleIfError: keep })
+
+export const policyToWire = ({ ttl, staleWhileRevalidate, staleIfError }: CachePolicy): WirePolicy => ({ ttl, grace: staleWhileRevalidate, keep: staleIfError })
 
 /** Where a fragment's effective policy comes from: its code, or an ops override (see policy-source.ts). */
 export type PolicyOrigin = 'default' | 'override'
@@ -21,7 +36,7 @@ export type PolicyReader = () => EffectivePolicy
 export const fixedPolicy = (policy: CachePolicy): PolicyReader => () => ({ policy, source: 'default' })
 
 /** Short, fixed policy for "not found" answers: long enough to absorb a burst, short enough not to matter. */
-export const NOT_FOUND_POLICY: CachePolicy = { ttl: 30, grace: 0, keep: 0 }
+export const NOT_FOUND_POLICY: CachePolicy = { ttl: 30, staleWhileRevalidate: 0, staleIfError: 0 }
 
 /** The policy of one response; a scheduled one also says the exact moment it must expire. */
 export interface ResponsePolicy extends CachePolicy {
@@ -31,15 +46,15 @@ export interface ResponsePolicy extends CachePolicy {
 
 /**
  * The policy for one response: the fragment's policy, with the TTL clamped so the object expires exactly
- * when what it shows is scheduled to change (and no grace, so the change shows at that moment). s-maxage has
- * whole seconds: it is rounded down (a cache that reads only it refetches a little early, never late), and the
- * exact moment goes in `expiresAt`, which our edge uses to the millisecond (varnish/policy.vcl).
+ * when what it shows is scheduled to change (and no stale-while-revalidate, so the change shows at that moment).
+ * s-maxage has whole seconds: it is rounded down (a cache that reads only it refetches a little early, never
+ * late), and the exact moment goes in `expiresAt`, which our edge uses to the millisecond (varnish/policy.vcl).
  */
 export function policyUntil(policy: CachePolicy, nextChange: Date | undefined, now: Date): ResponsePolicy {
   if (!nextChange) return policy
   const ms = Math.max(0, nextChange.getTime() - now.getTime())
   if (ms >= policy.ttl * 1000) return policy
-  return { ttl: Math.floor(ms / 1000), grace: 0, keep: policy.keep, expiresAt: nextChange.getTime() }
+  return { ttl: Math.floor(ms / 1000), staleWhileRevalidate: 0, staleIfError: policy.staleIfError, expiresAt: nextChange.getTime() }
 }
 
 /** The X-Tessera-Expires-At value: seconds since the epoch with milliseconds, as X-Tessera-Checked-At. */
@@ -48,10 +63,11 @@ export function expiresAtHeader(policy: ResponsePolicy): string | undefined {
 }
 
 export function cacheControl(policy: CachePolicy): string {
-  return `public, s-maxage=${policy.ttl}, stale-while-revalidate=${policy.grace}, stale-if-error=${policy.keep}`
+  return `public, s-maxage=${policy.ttl}, stale-while-revalidate=${policy.staleWhileRevalidate}, stale-if-error=${policy.staleIfError}`
 }
 
 export function describePolicy(policy: ResponsePolicy, source: PolicyOrigin): string {
   const until = policy.expiresAt === undefined ? '' : `; until=${new Date(policy.expiresAt).toISOString()}`
-  return `ttl=${policy.ttl}; grace=${policy.grace}; keep=${policy.keep}; source=${source}${until}`
+  const { ttl, grace, keep } = policyToWire(policy)
+  return `ttl=${ttl}; grace=${grace}; keep=${keep}; source=${source}${until}`
 }

@@ -15,7 +15,7 @@ import type { BlockScope, BlockSlot } from '../content/model.js'
 
 const templates = loadTemplates('layouts/templates')
 const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
-export const SHELL_POLICY: CachePolicy = { ttl: 3600, grace: 60, keep: 86_400 }
+export const SHELL_POLICY: CachePolicy = { ttl: 3600, staleWhileRevalidate: 60, staleIfError: 86_400 }
 const shellPolicy = fixedPolicy(SHELL_POLICY)
 
 export interface Shell {

@@ -5,11 +5,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { FRAGMENT_NAMES, type FragmentName } from '../platform/config.js'
 import { Forbidden, InvalidInput } from '../platform/errors.js'
+import { policyToWire } from '../cache/policy.js'
 import { parsePolicy } from '../cache/policy-overrides.js'
 import { requireBearer } from '../platform/service.js'
 import { isFragmentName } from '../fragments/registry.js'
 import { UnknownFragment } from './errors.js'
-import { PolicyStore } from './policy-store.js'
+import { fragmentPolicyToWire, PolicyStore } from './policy-store.js'
 import type { PurgeApiDeps } from './app.js'
 import type { Purger, PurgeRecord } from './purger.js'
 
@@ -34,7 +35,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: Pick<PurgeApiDe
 
   app.get('/policies', async (request) => {
     requireOps(request)
-    return { policies: await store.list() }
+    return { policies: (await store.list()).map(fragmentPolicyToWire) }
   })
 
   app.get('/policies/audit', async (request) => {
@@ -47,7 +48,7 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: Pick<PurgeApiDe
 
   app.get('/policies/:fragment', async (request) => {
     requireOps(request)
-    return store.get(fragmentOf(request))
+    return fragmentPolicyToWire(await store.get(fragmentOf(request)))
   })
 
   app.put('/policies/:fragment', async (request, reply) => {
@@ -56,18 +57,18 @@ export function registerPolicyRoutes(app: FastifyInstance, deps: Pick<PurgeApiDe
     const policy = parsePolicy(request.body) // before anything is written
     const { policy: now } = await store.set(fragment, policy, 'ops')
     const purge = await purgeFragments(deps.purger, [fragment], 'ops')
-    request.log.info({ who: 'ops', fragment, policy, purge: purge.id }, 'cache policy override set')
+    request.log.info({ who: 'ops', fragment, policy: policyToWire(policy), purge: purge.id }, 'cache policy override set')
     // 202: some edge node did not take the purge yet; it is queued for it (see GET /edges).
-    return reply.code(purge.complete ? 200 : 202).send({ ...now, changed: true, purge })
+    return reply.code(purge.complete ? 200 : 202).send({ ...fragmentPolicyToWire(now), changed: true, purge })
   })
 
   app.delete('/policies/:fragment', async (request, reply) => {
     requireOps(request)
     const fragment = fragmentOf(request)
     const { policy: now, changed } = await store.clear(fragment, 'ops')
-    if (!changed) return { ...now, changed }
+    if (!changed) return { ...fragmentPolicyToWire(now), changed }
     const purge = await purgeFragments(deps.purger, [fragment], 'ops')
     request.log.info({ who: 'ops', fragment, purge: purge.id }, 'cache policy override cleared')
-    return reply.code(purge.complete ? 200 : 202).send({ ...now, changed, purge })
+    return reply.code(purge.complete ? 200 : 202).send({ ...fragmentPolicyToWire(now), changed, purge })
   })
 }

@@ -2,8 +2,8 @@
 // MULTI/EXEC: the override, its audit entry and the pub/sub message every fragment service acts on.
 import type { Redis } from 'ioredis'
 import { FRAGMENT_NAMES, type FragmentName } from '../platform/config.js'
-import type { CachePolicy, PolicyOrigin } from '../cache/policy.js'
-import { decodeOverride, encodeChange, POLICY_CHANNEL, type PolicyOverride, policyKey } from '../cache/policy-overrides.js'
+import { type CachePolicy, type PolicyOrigin, policyToWire, type WirePolicy } from '../cache/policy.js'
+import { decodeOverride, encodeChange, encodeOverride, overrideToWire, POLICY_CHANNEL, type PolicyOverride, policyKey, type WireOverride } from '../cache/policy-overrides.js'
 import { DEFAULT_POLICIES } from '../fragments/registry.js'
 
 export const POLICY_AUDIT_KEY = 'tessera:policy-audit'
@@ -17,13 +17,36 @@ export interface FragmentPolicy {
   source: PolicyOrigin
 }
 
-export interface PolicyAuditEntry {
+/** A FragmentPolicy as the ops API answers it. */
+export interface WireFragmentPolicy {
+  fragment: FragmentName
+  default: WirePolicy
+  override?: WireOverride
+  effective: WirePolicy
+  source: PolicyOrigin
+}
+
+export function fragmentPolicyToWire({ fragment, default: defaults, override, effective, source }: FragmentPolicy): WireFragmentPolicy {
+  const wireDefault = policyToWire(defaults)
+  const wireEffective = policyToWire(effective)
+  return override
+    ? { fragment, default: wireDefault, override: overrideToWire(override), effective: wireEffective, source }
+    : { fragment, default: wireDefault, effective: wireEffective, source }
+}
+
+interface PolicyChangeRecord {
   who: string
   what: 'set' | 'clear'
   fragment: FragmentName
   when: string
   before: PolicyOverride | null
   after: PolicyOverride | null
+}
+
+/** One audit log entry, stored as the ops API answers it (wire names), so old entries read back unchanged. */
+export interface PolicyAuditEntry extends Omit<PolicyChangeRecord, 'before' | 'after'> {
+  before: WireOverride | null
+  after: WireOverride | null
 }
 
 export class PolicyStore {
@@ -66,13 +89,18 @@ export class PolicyStore {
     return (await this.redis.lrange(POLICY_AUDIT_KEY, 0, limit - 1)).map((row) => JSON.parse(row) as PolicyAuditEntry)
   }
 
-  private async write(entry: PolicyAuditEntry): Promise<void> {
+  private async write(change: PolicyChangeRecord): Promise<void> {
+    const entry: PolicyAuditEntry = {
+      ...change,
+      before: change.before && overrideToWire(change.before),
+      after: change.after && overrideToWire(change.after),
+    }
     const tx = this.redis.multi()
-    if (entry.after) tx.set(policyKey(entry.fragment), JSON.stringify(entry.after))
-    else tx.del(policyKey(entry.fragment))
+    if (change.after) tx.set(policyKey(change.fragment), encodeOverride(change.after))
+    else tx.del(policyKey(change.fragment))
     tx.lpush(POLICY_AUDIT_KEY, JSON.stringify(entry))
       .ltrim(POLICY_AUDIT_KEY, 0, AUDIT_LENGTH - 1)
-      .publish(POLICY_CHANNEL, encodeChange({ fragment: entry.fragment, override: entry.after }))
+      .publish(POLICY_CHANNEL, encodeChange({ fragment: change.fragment, override: change.after }))
     const results = await tx.exec()
     const failed = results?.find(([err]) => err)
     if (!results || failed) throw failed?.[0] ?? new Error('policy change transaction was discarded')
@@ -97,7 +125,7 @@ function readable(raw: string | null): PolicyOverride | undefined {
 function view(fragment: FragmentName, override: PolicyOverride | undefined): FragmentPolicy {
   const defaults = DEFAULT_POLICIES[fragment]
   if (!override) return { fragment, default: defaults, effective: defaults, source: 'default' }
-  return { fragment, default: defaults, override, effective: { ttl: override.ttl, grace: override.grace, keep: override.keep }, source: 'override' }
+  return { fragment, default: defaults, override, effective: { ttl: override.ttl, staleWhileRevalidate: override.staleWhileRevalidate, staleIfError: override.staleIfError }, source: 'override' }
 }
 
-const samePolicy = (a: CachePolicy, b: CachePolicy): boolean => a.ttl === b.ttl && a.grace === b.grace && a.keep === b.keep
+const samePolicy = (a: CachePolicy, b: CachePolicy): boolean => a.ttl === b.ttl && a.staleWhileRevalidate === b.staleWhileRevalidate && a.staleIfError === b.staleIfError

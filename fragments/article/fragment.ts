@@ -17,7 +17,7 @@ export const article = defineFragment({
     if (params.list !== undefined && !/^(latest|section-[a-z0-9][a-z0-9-]{0,63})$/.test(params.list)) return 'bad list'
     return undefined
   },
-  policy: { ttl: 600, grace: 120, keep: 86_400 },
+  policy: { ttl: 600, staleWhileRevalidate: 120, staleIfError: 86_400 },
   fallback: () => '<article data-fragment="article" data-fragment-state="unavailable"><p>This article is temporarily unavailable. Please try again in a moment.</p></article>',
   async render({ content, params, now, preview }) {
     if (params.list !== undefined) {

@@ -100,7 +100,7 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
 }
 
 /** How long the edge keeps a fragment's fallback: it must be there when the fragment's service is not. */
-export const FALLBACK_POLICY: CachePolicy = { ttl: 86_400, grace: 86_400, keep: 7 * 86_400 }
+export const FALLBACK_POLICY: CachePolicy = { ttl: 86_400, staleWhileRevalidate: 86_400, staleIfError: 7 * 86_400 }
 
 export function buildFragmentApp(fragment: FragmentDefinition, deps: FragmentDeps): FastifyInstance {
   const app = createService({ name: `fragment-${fragment.name}`, logLevel: deps.logLevel })

@@ -7,7 +7,7 @@ const templates = loadTemplates('fragments/nav/templates')
 export const nav = defineFragment({
   name: 'nav',
   routes: ['/fragments/nav'],
-  policy: { ttl: 300, grace: 60, keep: 86_400 },
+  policy: { ttl: 300, staleWhileRevalidate: 60, staleIfError: 86_400 },
   fallback: () => '<nav data-fragment="nav" data-fragment-state="unavailable"></nav>',
   async render({ content }) {
     const navigation = await content.getNav()

@@ -30,7 +30,7 @@ export const sections = defineFragment({
     if (params.scopeId !== undefined && !ID.test(params.scopeId)) return 'bad scope id'
     return undefined
   },
-  policy: { ttl: 120, grace: 30, keep: 86_400 },
+  policy: { ttl: 120, staleWhileRevalidate: 30, staleIfError: 86_400 },
   fallback: () => '<div data-fragment="sections" data-fragment-state="unavailable"></div>',
   async render({ content, params, now, preview }) {
     if (params.hub !== undefined) return renderHubModule(content, params.hub, Number(params.index), now, preview)

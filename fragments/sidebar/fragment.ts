@@ -7,7 +7,7 @@ const templates = loadTemplates('fragments/sidebar/templates')
 export const sidebar = defineFragment({
   name: 'sidebar',
   routes: ['/fragments/sidebar'],
-  policy: { ttl: 120, grace: 30, keep: 86_400 },
+  policy: { ttl: 120, staleWhileRevalidate: 30, staleIfError: 86_400 },
   fallback: () => '<aside data-fragment="sidebar" data-fragment-state="unavailable"></aside>',
   async render({ content }) {
     const [latest, popular] = await Promise.all([content.listLatest(SIDEBAR_LENGTH), content.listPopular(SIDEBAR_LENGTH)])

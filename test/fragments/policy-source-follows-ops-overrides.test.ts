@@ -46,9 +46,9 @@ t.test('with no override the fragment serves its default, and says so', async (t
 })
 
 t.test('an override stored before the service starts applies from its first response', async (t) => {
-  await store.set('nav', { ttl: 45, grace: 5, keep: 600 }, 'ops')
+  await store.set('nav', { ttl: 45, staleWhileRevalidate: 5, staleIfError: 600 }, 'ops')
   const source = await started(t)
-  t.same(source.current(), { policy: { ttl: 45, grace: 5, keep: 600 }, source: 'override' })
+  t.same(source.current(), { policy: { ttl: 45, staleWhileRevalidate: 5, staleIfError: 600 }, source: 'override' })
 })
 
 t.test('a published change applies within a second, and a cleared one brings the default back', async (t) => {
@@ -56,7 +56,7 @@ t.test('a published change applies within a second, and a cleared one brings the
   const app = buildFragmentApp(nav, { content: new ContentRepository(redis), redis, policies: source })
   t.teardown(() => app.close())
   const setAt = performance.now()
-  await store.set('nav', { ttl: 2, grace: 0, keep: 3600 }, 'ops')
+  await store.set('nav', { ttl: 2, staleWhileRevalidate: 0, staleIfError: 3600 }, 'ops')
   const applied = await msUntilTtl(source, 2, setAt)
   t.ok(applied < 1000, `applied in ${applied.toFixed(1)} ms`)
   const res = await app.inject('/fragments/nav')
@@ -73,10 +73,10 @@ t.test('a published change applies within a second, and a cleared one brings the
 
 t.test("another fragment's change does not touch this one", async (t) => {
   const source = await started(t)
-  await store.set('sidebar', { ttl: 7, grace: 0, keep: 0 }, 'ops')
-  await store.set('nav', { ttl: 8, grace: 0, keep: 0 }, 'ops') // the messages arrive in order: once nav's is in, sidebar's was seen
+  await store.set('sidebar', { ttl: 7, staleWhileRevalidate: 0, staleIfError: 0 }, 'ops')
+  await store.set('nav', { ttl: 8, staleWhileRevalidate: 0, staleIfError: 0 }, 'ops') // the messages arrive in order: once nav's is in, sidebar's was seen
   await msUntilTtl(source, 8)
-  t.same(source.current().policy, { ttl: 8, grace: 0, keep: 0 })
+  t.same(source.current().policy, { ttl: 8, staleWhileRevalidate: 0, staleIfError: 0 })
 })
 
 t.test('a change whose message was missed is picked up by the periodic re-read', async (t) => {
@@ -94,7 +94,7 @@ t.test('a change made while the subscription was cut is read as soon as it is ba
   await redis.set(policyKey('nav'), JSON.stringify({ ttl: 12, grace: 1, keep: 1, updatedAt: new Date().toISOString(), by: 'ops' }))
   const ms = await msUntilTtl(source, 12)
   t.ok(ms < 1000, `read after the reconnect, ${ms.toFixed(0)} ms`)
-  await store.set('nav', { ttl: 15, grace: 1, keep: 1 }, 'ops')
+  await store.set('nav', { ttl: 15, staleWhileRevalidate: 1, staleIfError: 1 }, 'ops')
   await msUntilTtl(source, 15)
   t.pass('subscribed again: messages arrive')
 })
@@ -109,11 +109,11 @@ t.test('several instances all follow one change; closing one releases its subscr
   const instances = await Promise.all([1, 2, 3].map(() => started(t)))
   const subscribers = async () => ((await redis.client('LIST')) as string).split('\n').filter((l) => l.includes('name=tessera-nav-policies ')).length
   t.equal(await subscribers(), 3, 'one subscriber connection each')
-  await store.set('nav', { ttl: 13, grace: 1, keep: 1 }, 'ops')
+  await store.set('nav', { ttl: 13, staleWhileRevalidate: 1, staleIfError: 1 }, 'ops')
   for (const source of instances) await msUntilTtl(source, 13)
   await instances[0].close()
   await until('the connection to close', async () => (await subscribers()) === 2)
-  await store.set('nav', { ttl: 14, grace: 1, keep: 1 }, 'ops')
+  await store.set('nav', { ttl: 14, staleWhileRevalidate: 1, staleIfError: 1 }, 'ops')
   await msUntilTtl(instances[1], 14)
   t.equal(instances[0].current().policy.ttl, 13, 'a closed source no longer changes')
 })

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { nav as navFragment } from '../../fragments/nav/fragment.js'
+import { policyToWire } from '../../cache/policy.js'
 import { DEFAULT_POLICIES } from '../../fragments/registry.js'
 import { type EdgeResponse, get } from '../support/edge.js'
 import { startTestStack } from '../support/stack.js'
@@ -70,7 +71,7 @@ t.test('the editor token cannot change policies, and bad input gives 400 and cha
   t.equal(unknown.status, 404)
   t.equal(unknown.json.error.code, 'TESSERA_UNKNOWN_FRAGMENT')
 
-  t.match((await call('GET', '/policies')).json.policies.find((p: any) => p.fragment === 'nav'), { source: 'default', effective: DEFAULT_POLICIES.nav })
+  t.match((await call('GET', '/policies')).json.policies.find((p: any) => p.fragment === 'nav'), { source: 'default', effective: policyToWire(DEFAULT_POLICIES.nav) })
   t.same((await call('GET', '/policies/audit')).json.audit, [], 'no audit entry')
   t.equal(await lastPurge(), purgeBefore, 'nothing purged')
   const cachedAfter = await readNav()
@@ -115,7 +116,7 @@ t.test('the list shows each fragment: default, override, effective and where it 
   t.equal(status, 200)
   t.same(json.policies.map((p: any) => p.fragment), ['nav', 'sidebar', 'article', 'sections'])
   const nav = json.policies[0]
-  t.match(nav, { default: DEFAULT_POLICIES.nav, override: { ...TUNED, by: 'ops' }, effective: TUNED, source: 'override' })
+  t.match(nav, { default: policyToWire(DEFAULT_POLICIES.nav), override: { ...TUNED, by: 'ops' }, effective: TUNED, source: 'override' })
   t.ok(Date.parse(nav.override.updatedAt) > Date.now() - 60_000)
   for (const p of json.policies.slice(1)) t.match(p, { source: 'default', effective: p.default }, `${p.fragment} on its default`)
 })
@@ -124,7 +125,7 @@ t.test('clearing the override brings the default back within a second, and both 
   const sent = performance.now()
   const res = await call('DELETE', '/policies/nav')
   t.equal(res.status, 200)
-  t.same(res.json.effective, DEFAULT_POLICIES.nav)
+  t.same(res.json.effective, policyToWire(DEFAULT_POLICIES.nav))
   t.equal(res.json.source, 'default')
   t.equal(res.json.purge.complete, true)
   const back = await firstNavWith(DEFAULT)

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { createLogger } from '../../platform/log.js'
 import { POLICY_CHANNEL, policyKey } from '../../cache/policy-overrides.js'
+import { policyToWire } from '../../cache/policy.js'
 import { DEFAULT_POLICIES } from '../../fragments/registry.js'
 import { buildPurgeApi } from '../../purge-service/app.js'
 import { POLICY_AUDIT_KEY } from '../../purge-service/policy-store.js'
@@ -58,8 +59,8 @@ t.test('the list shows every fragment with the default from its code', async (t)
   t.equal(status, 200)
   t.same(json.policies, (['nav', 'sidebar', 'article', 'sections'] as const).map((fragment) => ({
     fragment,
-    default: DEFAULT_POLICIES[fragment],
-    effective: DEFAULT_POLICIES[fragment],
+    default: policyToWire(DEFAULT_POLICIES[fragment]),
+    effective: policyToWire(DEFAULT_POLICIES[fragment]),
     source: 'default',
   })))
 })
@@ -94,10 +95,10 @@ t.test('bad input gets a 4xx naming the field, and changes nothing', async (t) =
 t.test('setting an override stores it, publishes it, audits it and soft-purges the fragment', async (t) => {
   const { status, json } = await call('PUT', '/policies/nav', { ttl: 2, grace: 0, keep: 3600 })
   t.equal(status, 200)
-  t.match(json, { fragment: 'nav', default: DEFAULT_POLICIES.nav, override: { ttl: 2, grace: 0, keep: 3600, by: 'ops' }, effective: { ttl: 2, grace: 0, keep: 3600 }, source: 'override', changed: true })
+  t.match(json, { fragment: 'nav', default: policyToWire(DEFAULT_POLICIES.nav), override: { ttl: 2, grace: 0, keep: 3600, by: 'ops' }, effective: { ttl: 2, grace: 0, keep: 3600 }, source: 'override', changed: true })
   t.match(json.purge, { mode: 'soft', keys: ['fragment:nav'], who: 'ops', complete: true })
   t.same(JSON.parse(published.at(-1)!), { fragment: 'nav', override: json.override }, 'every fragment service is told')
-  t.same((await call('GET', '/policies/nav')).json, { fragment: 'nav', default: DEFAULT_POLICIES.nav, override: json.override, effective: { ttl: 2, grace: 0, keep: 3600 }, source: 'override' })
+  t.same((await call('GET', '/policies/nav')).json, { fragment: 'nav', default: policyToWire(DEFAULT_POLICIES.nav), override: json.override, effective: { ttl: 2, grace: 0, keep: 3600 }, source: 'override' })
   const listed = (await call('GET', '/policies')).json.policies
   t.equal(listed.find((p: { fragment: string }) => p.fragment === 'nav').source, 'override')
   t.equal(listed.find((p: { fragment: string }) => p.fragment === 'sidebar').source, 'default')
@@ -114,7 +115,7 @@ t.test('clearing brings the default back the same way; clearing nothing changes 
   const before = (await call('GET', '/policies/nav')).json.override
   const { status, json } = await call('DELETE', '/policies/nav')
   t.equal(status, 200)
-  t.same({ ...json, purge: undefined }, { fragment: 'nav', default: DEFAULT_POLICIES.nav, effective: DEFAULT_POLICIES.nav, source: 'default', changed: true, purge: undefined })
+  t.same({ ...json, purge: undefined }, { fragment: 'nav', default: policyToWire(DEFAULT_POLICIES.nav), effective: policyToWire(DEFAULT_POLICIES.nav), source: 'default', changed: true, purge: undefined })
   t.match(json.purge, { mode: 'soft', keys: ['fragment:nav'] })
   t.same(JSON.parse(published.at(-1)!), { fragment: 'nav', override: null })
   t.match((await call('GET', '/policies/audit?limit=1')).json.audit[0], { who: 'ops', what: 'clear', fragment: 'nav', before, after: null })

@@ -3,19 +3,19 @@ import { keyHeaderValues, MAX_KEY_HEADER_BYTES, normaliseKeys } from '../../cach
 import { cacheControl, describePolicy, expiresAtHeader, policyUntil } from '../../cache/policy.js'
 
 t.test('the origin states its policy as standard Cache-Control', async (t) => {
-  t.equal(cacheControl({ ttl: 300, grace: 60, keep: 86400 }), 'public, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400')
+  t.equal(cacheControl({ ttl: 300, staleWhileRevalidate: 60, staleIfError: 86400 }), 'public, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400')
 })
 
 t.test('a scheduled change clamps the TTL to the millisecond and drops grace so it shows at that moment', async (t) => {
   const now = new Date('2026-01-01T00:00:00Z')
-  const policy = { ttl: 300, grace: 60, keep: 1000 }
+  const policy = { ttl: 300, staleWhileRevalidate: 60, staleIfError: 1000 }
   t.same(policyUntil(policy, undefined, now), policy)
   t.same(policyUntil(policy, new Date('2026-01-01T00:10:00Z'), now), policy, 'a change after the TTL changes nothing')
   const clamped = policyUntil(policy, new Date('2026-01-01T00:00:42.300Z'), now)
-  t.same(clamped, { ttl: 42, grace: 0, keep: 1000, expiresAt: Date.parse('2026-01-01T00:00:42.300Z') }, 's-maxage rounded down, never late')
+  t.same(clamped, { ttl: 42, staleWhileRevalidate: 0, staleIfError: 1000, expiresAt: Date.parse('2026-01-01T00:00:42.300Z') }, 's-maxage rounded down, never late')
   t.equal(expiresAtHeader(clamped), '1767225642.300', 'the exact moment for the edge')
   t.equal(expiresAtHeader(policy), undefined, 'no schedule, no moment')
-  t.same(policyUntil(policy, new Date('2026-01-01T00:00:00.400Z'), now), { ttl: 0, grace: 0, keep: 1000, expiresAt: Date.parse('2026-01-01T00:00:00.400Z') })
+  t.same(policyUntil(policy, new Date('2026-01-01T00:00:00.400Z'), now), { ttl: 0, staleWhileRevalidate: 0, staleIfError: 1000, expiresAt: Date.parse('2026-01-01T00:00:00.400Z') })
   t.equal(describePolicy(clamped, 'default'), 'ttl=42; grace=0; keep=1000; source=default; until=2026-01-01T00:00:42.300Z')
 })
 

@@ -4,7 +4,8 @@ import path from 'node:path'
 import t from 'tap'
 import { article } from '../../fragments/article/fragment.js'
 import { FRAGMENT_NAMES } from '../../platform/config.js'
-import { decodeChange, decodeOverride, encodeChange, parsePolicy } from '../../cache/policy-overrides.js'
+import { policyFromWire, policyToWire } from '../../cache/policy.js'
+import { decodeChange, decodeOverride, encodeChange, encodeOverride, parsePolicy } from '../../cache/policy-overrides.js'
 import { nav } from '../../fragments/nav/fragment.js'
 import { DEFAULT_POLICIES, isFragmentName } from '../../fragments/registry.js'
 import { sections } from '../../fragments/sections/fragment.js'
@@ -32,10 +33,17 @@ t.test('every fragment default comes from its own definition', async (t) => {
   t.notOk(isFragmentName('toString'))
 })
 
+t.test('the wire names grace and keep are stale-while-revalidate and stale-if-error in code, both ways', async (t) => {
+  t.same(policyFromWire({ ttl: 60, grace: 30, keep: 3600 }), { ttl: 60, staleWhileRevalidate: 30, staleIfError: 3600 })
+  t.same(policyToWire({ ttl: 60, staleWhileRevalidate: 30, staleIfError: 3600 }), { ttl: 60, grace: 30, keep: 3600 })
+  t.same(Object.keys(policyToWire(nav.policy)), ['ttl', 'grace', 'keep'], 'exactly the wire fields, in their order')
+})
+
 t.test('a policy is exactly ttl, grace and keep, integers within bounds', async (t) => {
-  t.same(parsePolicy({ ttl: 2, grace: 0, keep: 3600 }), { ttl: 2, grace: 0, keep: 3600 })
-  t.same(parsePolicy({ ttl: 604800, grace: 86400, keep: 2592000 }), { ttl: 604800, grace: 86400, keep: 2592000 }, 'the bounds themselves are allowed')
-  t.same(parsePolicy({ ttl: 0, grace: 0, keep: 0 }), { ttl: 0, grace: 0, keep: 0 })
+  t.same(parsePolicy({ ttl: 2, grace: 0, keep: 3600 }), { ttl: 2, staleWhileRevalidate: 0, staleIfError: 3600 })
+  t.same(parsePolicy({ ttl: 604800, grace: 86400, keep: 2592000 }), { ttl: 604800, staleWhileRevalidate: 86400, staleIfError: 2592000 }, 'the bounds themselves are allowed')
+  t.same(parsePolicy({ ttl: 0, grace: 0, keep: 0 }), { ttl: 0, staleWhileRevalidate: 0, staleIfError: 0 })
+  t.equal(fieldOf(() => parsePolicy({ ttl: 1, staleWhileRevalidate: 1, staleIfError: 1 })), 'staleWhileRevalidate', 'the code\'s names are not the wire\'s')
   const cases: Array<[unknown, string]> = [
     [{ ttl: 604801, grace: 0, keep: 0 }, 'ttl'],
     [{ ttl: 1, grace: 86401, keep: 0 }, 'grace'],
@@ -57,13 +65,16 @@ t.test('a policy is exactly ttl, grace and keep, integers within bounds', async 
   t.equal(fieldOf(() => parsePolicy(42, 'nav')), 'nav')
 })
 
-t.test('stored overrides and change messages round-trip, and refuse what is not one', async (t) => {
-  const override = { ttl: 2, grace: 0, keep: 3600, updatedAt: '2026-01-01T00:00:00.000Z', by: 'ops' }
-  t.same(decodeOverride(JSON.stringify(override)), override)
+t.test('stored overrides and change messages round-trip in wire names, and refuse what is not one', async (t) => {
+  const stored = '{"ttl":2,"grace":0,"keep":3600,"updatedAt":"2026-01-01T00:00:00.000Z","by":"ops"}'
+  const override = { ttl: 2, staleWhileRevalidate: 0, staleIfError: 3600, updatedAt: '2026-01-01T00:00:00.000Z', by: 'ops' }
+  t.same(decodeOverride(stored), override, 'an override stored before the rename reads as it did')
+  t.equal(encodeOverride(override), stored, 'and is stored byte for byte as before')
+  t.equal(encodeChange({ fragment: 'nav', override }), `{"fragment":"nav","override":${stored}}`, 'the change message too')
   t.equal(decodeOverride(null), undefined)
   t.equal(fieldOf(() => decodeOverride('{')), 'override')
   t.equal(fieldOf(() => decodeOverride(JSON.stringify({ ttl: 2, grace: 0, keep: 3600 }))), 'override', 'no updatedAt/by')
-  t.equal(fieldOf(() => decodeOverride(JSON.stringify({ ...override, ttl: -5 }))), 'override.ttl')
+  t.equal(fieldOf(() => decodeOverride(stored.replace('"ttl":2', '"ttl":-5'))), 'override.ttl')
   t.same(decodeChange(encodeChange({ fragment: 'nav', override })), { fragment: 'nav', override })
   t.same(decodeChange(encodeChange({ fragment: 'nav', override: null })), { fragment: 'nav', override: null })
 })
@@ -77,10 +88,10 @@ t.test('a TTL file is JSON or YAML; a bad one is refused with a message naming t
     return p
   }
   t.same(await loadTtlFile(file('ttl.yaml', 'nav: {ttl: 60, grace: 30, keep: 3600}\nsidebar:\n  ttl: 30\n  grace: 10\n  keep: 600\n')), {
-    nav: { ttl: 60, grace: 30, keep: 3600 },
-    sidebar: { ttl: 30, grace: 10, keep: 600 },
+    nav: { ttl: 60, staleWhileRevalidate: 30, staleIfError: 3600 },
+    sidebar: { ttl: 30, staleWhileRevalidate: 10, staleIfError: 600 },
   })
-  t.same(await loadTtlFile(file('ttl.json', '{"article": {"ttl": 900, "grace": 60, "keep": 86400}}')), { article: { ttl: 900, grace: 60, keep: 86400 } })
+  t.same(await loadTtlFile(file('ttl.json', '{"article": {"ttl": 900, "grace": 60, "keep": 86400}}')), { article: { ttl: 900, staleWhileRevalidate: 60, staleIfError: 86400 } })
   t.same(await loadTtlFile(file('empty-map.yaml', '{}')), {})
 
   const refused = async (name: string, text: string, message: RegExp) => {
