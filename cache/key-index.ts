@@ -1,6 +1,7 @@
 // The key -> URL index: which edge URLs carry a surrogate key. Written when a fragment or page is rendered,
 // read by the purge service to preview a purge and to warm the URLs it hit.
 import type { Redis } from 'ioredis'
+import { EDGE_KEY_PREFIXES } from './keys.js'
 
 const INDEX_TTL_SECONDS = 7 * 24 * 3600
 export const keyUrlsKey = (key: string): string => `tessera:key-urls:${key}`
@@ -42,7 +43,7 @@ export async function urlsForKeys(redis: Redis, keys: string[]): Promise<string[
 }
 
 /** The key a page shell's URL is indexed under for each URL it includes (as the page tier tags the page). */
-export const includeKey = (includeUrl: string): string => `inc:${includeUrl}`
+export const includeKey = (includeUrl: string): string => `${EDGE_KEY_PREFIXES.include}${includeUrl}`
 
 /**
  * Every URL a purge of `keys` and `urls` touches: what carries the keys, the URLs themselves, and the pages that

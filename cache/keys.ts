@@ -7,6 +7,14 @@ export const MAX_KEY_HEADER_BYTES = 7000
 /** Above this an object names too much to purge precisely; the fragment should be split instead. */
 export const MAX_KEYS = 4000
 
+/**
+ * The keys the edge writes itself, never an origin (varnish/tier.vcl, policy.vcl, legacy.vcl): an assembled
+ * page's own URL and each include's, an assembly's and a fill's id (removed by purge.vcl's second look), and a
+ * legacy route's name. VCL spells them as string literals; test/unit/edge-key-prefixes-match-the-vcl.test.ts
+ * keeps that list and this one the same.
+ */
+export const EDGE_KEY_PREFIXES = { include: 'inc:', pageUrl: 'page-url:', assembly: 'asm:', fill: 'fill:', route: 'route:' } as const
+
 export class InvalidSurrogateKey extends Error {
   readonly code = 'TESSERA_INVALID_SURROGATE_KEY'
 }

@@ -2,6 +2,7 @@
 // tier's assembled copies, and their sending to every node through its admin CLI.
 import { readFile } from 'node:fs/promises'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { EDGE_KEY_PREFIXES } from '../cache/keys.js'
 import { InvalidInput } from '../platform/errors.js'
 import { banTokens, InvalidBan, VarnishCli } from '../varnish-cli/varnish-cli.js'
 import type { PurgeApiDeps } from './app.js'
@@ -102,8 +103,8 @@ export function banExpressionForPageTier(kind: 'prefix' | 'regex', value: string
   const urlBan = banExpressionForUrl(kind, value) // validates
   let pattern = urlBan.slice('obj.http.x-url ~ '.length)
   if (kind === 'prefix') pattern = pattern.replaceAll(',', '%2C')
-  const keyStart = '(^|\\s)(page-url|inc):'
+  const keyStart = `(^|\\s)(${EDGE_KEY_PREFIXES.pageUrl.slice(0, -1)}|${EDGE_KEY_PREFIXES.include.slice(0, -1)}):`
   pattern = pattern.startsWith('^') ? `${keyStart}${pattern.slice(1)}` : `${keyStart}\\S*${pattern}`
   if (pattern.endsWith('$') && !pattern.endsWith('\\$')) pattern = `${pattern.slice(0, -1)}(\\s|$)`
-  return `obj.http.X-Tessera-Assembly ~ ^asm: && obj.http.xkey ~ ${pattern}`
+  return `obj.http.X-Tessera-Assembly ~ ^${EDGE_KEY_PREFIXES.assembly} && obj.http.xkey ~ ${pattern}`
 }
