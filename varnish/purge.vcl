@@ -29,6 +29,7 @@ sub tessera_purge_recv {
         if (std.time2real(now, 0.0) > std.real(var.global_get("tessera_last_purge"), 0.0)) {
             var.global_set("tessera_last_purge", "" + std.time2real(now, 0.0));
         }
+        var.global_set("tessera_purge_begun", "" + std.time2real(now, 0.0));   # (tessera_purge_in_progress)
         # The shield tier's race guard (shield.vcl) counts in the purge service's send times (X-Tessera-Purge-Sent-At,
         # the same for every node a purge goes to); a purge without one counts as sent now.
         var.set_real("tessera_purge_sent", std.real(req.http.X-Tessera-Purge-Sent-At, std.time2real(now, 0.0)));
@@ -93,8 +94,9 @@ sub tessera_purge_deliver {
             var.set("tessera_fill_key", regsub(resp.http.X-Tessera-Assembly, "^(asm:[0-9]+) .*$", "\1"));
             var.set("tessera_fill_checked", regsub(resp.http.X-Tessera-Assembly, "^.* checked=([0-9.]+).*$", "\1"));
         }
+        call tessera_purge_in_progress;
         if (str.count(var.get("tessera_fill_key")) > 0
-            && (var.get("tessera_fill_stale") == "1"
+            && (var.get("tessera_fill_stale") == "1" || var.get("tessera_purging") == "1"
                 || (str.count(var.get("tessera_fill_checked")) > 0
                     && (std.real(var.get("tessera_fill_checked"), 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)
                         || std.real(var.get("tessera_fill_checked"), 0.0) <= std.real(var.global_get("tessera_last_taint"), 0.0))))) {
@@ -107,6 +109,18 @@ sub tessera_purge_deliver {
     }
 }
 
+# Whether a purge is running now (begun in vcl_recv, not yet at vcl_synth): an object that enters the cache
+# meanwhile may have been looked up before the purge removed what it shows and be inserted after the purge went
+# past its keys, which neither time comparison sees. Sets the task variable tessera_purging to "1" or "".
+# (A purge that never reaches vcl_synth counts as running for one second at most.)
+sub tessera_purge_in_progress {
+    var.set("tessera_purging", "");
+    if (std.real(var.global_get("tessera_purge_begun"), 0.0) > std.real(var.global_get("tessera_purge_done"), 0.0)
+        && std.real(var.global_get("tessera_purge_begun"), 0.0) > std.time2real(now - 1s, 0.0)) {
+        var.set("tessera_purging", "1");
+    }
+}
+
 sub tessera_purge_synth {
     if (req.method == "PURGE") {
         # `now` is fixed for the whole of vcl_recv, so the time written there is the purge's start: an assembly
@@ -116,6 +130,7 @@ sub tessera_purge_synth {
         if (resp.status == 200 && std.time2real(now, 0.0) > std.real(var.global_get("tessera_last_purge"), 0.0)) {
             var.global_set("tessera_last_purge", "" + std.time2real(now, 0.0));
         }
+        var.global_set("tessera_purge_done", "" + std.time2real(now, 0.0));
         set resp.http.Content-Type = "application/json";
         set resp.http.Cache-Control = "no-store";
         if (resp.status == 200) {

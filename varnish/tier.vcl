@@ -266,8 +266,11 @@ sub tessera_tier_backend_response {
             set beresp.do_gzip = true;
         }
         if (!beresp.http.X-Tessera-Page-Uncacheable) {
+            call tessera_purge_in_progress;   # purge.vcl
             if (std.real(beresp.http.X-Tessera-Asm-Start, 0.0) <= std.real(var.global_get("tessera_last_purge"), 0.0)) {
                 set beresp.http.X-Tessera-Page-Uncacheable = "a purge arrived during the assembly";
+            } elsif (var.get("tessera_purging") == "1") {
+                set beresp.http.X-Tessera-Page-Uncacheable = "a purge was running as the assembly ended";
             } elsif (std.real(beresp.http.X-Tessera-Asm-Start, 0.0) <= std.real(var.global_get("tessera_last_taint"), 0.0)) {
                 set beresp.http.X-Tessera-Page-Uncacheable = "an include changed during an assembly";
             } elsif (std.real2time(std.real(beresp.http.X-Tessera-Page-Expires, 0.0), now) <= now) {
