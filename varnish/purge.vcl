@@ -94,7 +94,9 @@ sub tessera_purge_deliver {
             var.set("tessera_fill_key", regsub(resp.http.X-Tessera-Assembly, "^(asm:[0-9]+) .*$", "\1"));
             var.set("tessera_fill_checked", regsub(resp.http.X-Tessera-Assembly, "^.* checked=([0-9.]+).*$", "\1"));
         }
-        call tessera_purge_in_progress;
+        if (str.count(var.get("tessera_fill_key")) > 0) {
+            call tessera_purge_in_progress;   # (only for an object that has a fill key to remove)
+        }
         if (str.count(var.get("tessera_fill_key")) > 0
             && (var.get("tessera_fill_stale") == "1" || var.get("tessera_purging") == "1"
                 || (str.count(var.get("tessera_fill_checked")) > 0
