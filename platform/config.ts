@@ -30,7 +30,18 @@ export interface Config {
    */
   redisWait: RedisWait
   ports: { layout: number; content: number; purge: number } & Record<FragmentName, number>
-  edge: { port: number; adminPort: number; innerPort: number; pageTier: boolean; storageMb: number }
+  edge: {
+    port: number
+    adminPort: number
+    innerPort: number
+    pageTier: boolean
+    /**
+     * TESSERA_PAGE_TIER_LATE_INCLUDES: include URLs a page-tier copy keeps as <esi:include> tags, resolved at the
+     * front on each delivery (varnish/tier.vcl); empty: every include is baked into the copy.
+     */
+    lateIncludes: string[]
+    storageMb: number
+  }
   edgeNodes: string[]
   /** Admin (-T) address of each edge node, in the order of edgeNodes. */
   edgeAdmins: Array<{ host: string; port: number }>
@@ -90,6 +101,28 @@ export interface RedisSentinelTarget {
 export interface RedisWait {
   replicas: number
   timeoutMs: number
+}
+
+/**
+ * A late-bound include's URL (TESSERA_PAGE_TIER_LATE_INCLUDES): a path under /fragments/ of characters that
+ * need no escaping in an <esi:include src> nor in a VCL string (the site VCL compares and matches them).
+ */
+export const LATE_INCLUDE_URL = /^\/fragments\/[A-Za-z0-9._~\/-]{1,200}$/
+/** The article body of a page: required on it (a 503 without it, varnish/fallback.vcl), so never late-bound. */
+export const ARTICLE_BODY_INCLUDE = /^\/fragments\/article\/[a-z0-9-]+$/
+
+/** TESSERA_PAGE_TIER_LATE_INCLUDES: the URLs (space or comma separated), each checked; problems are pushed. */
+export function parseLateIncludes(raw: string | undefined, problems: string[]): string[] {
+  const urls = [...new Set((raw ?? '').split(/[\s,]+/).filter(Boolean))]
+  for (const url of urls) {
+    if (!LATE_INCLUDE_URL.test(url)) {
+      problems.push(`TESSERA_PAGE_TIER_LATE_INCLUDES: ${JSON.stringify(url)} must be an include URL under /fragments/ (a path of [A-Za-z0-9._~/-], no query), e.g. /fragments/nav`)
+    } else if (ARTICLE_BODY_INCLUDE.test(url)) {
+      problems.push(`TESSERA_PAGE_TIER_LATE_INCLUDES: ${url} is an article body, which its page requires (a 503 without it): it stays in the page copy`)
+    }
+  }
+  if (urls.length > 12) problems.push(`TESSERA_PAGE_TIER_LATE_INCLUDES names ${urls.length} includes; a page names at most 12`)
+  return urls
 }
 
 const SENTINEL_URL_FORM = 'redis+sentinel://host:port[,host:port...]/<master name>'
@@ -282,6 +315,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     replicas: int('TESSERA_REDIS_WAIT_REPLICAS', redisSentinel || redisHa ? 1 : 0, 0, 16),
     timeoutMs: int('TESSERA_REDIS_WAIT_TIMEOUT_MS', 1000, 10, 60_000),
   }
+  const pageTier = bool('TESSERA_PAGE_TIER', true)
+  const lateIncludes = parseLateIncludes(env.TESSERA_PAGE_TIER_LATE_INCLUDES, problems)
+  if (lateIncludes.length > 0 && !pageTier) {
+    problems.push('TESSERA_PAGE_TIER_LATE_INCLUDES is set with TESSERA_PAGE_TIER=off: with the tier off every include is resolved per request already; unset it or turn the tier on')
+  }
   const logLevel = env.TESSERA_LOG_LEVEL || 'info'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`TESSERA_LOG_LEVEL=${logLevel} must be one of fatal, error, warn, info, debug, trace, silent`)
@@ -309,7 +347,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       port: edgePort,
       adminPort,
       innerPort: port('TESSERA_EDGE_INNER_PORT', 8081),
-      pageTier: bool('TESSERA_PAGE_TIER', true),
+      pageTier,
+      lateIncludes,
       storageMb: int('TESSERA_EDGE_STORAGE_MB', 256, 16, 65536),
     },
     edgeNodes,

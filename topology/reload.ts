@@ -21,6 +21,8 @@ export interface SiteSettings {
   debugToken: string
   /** The assembled-page tier (TESSERA_PAGE_TIER): each edge's inner address is in its site VCL. */
   pageTier: boolean
+  /** The page tier's late-bound includes (TESSERA_PAGE_TIER_LATE_INCLUDES), in each edge's site VCL. */
+  lateIncludes: string[]
   /** The routes file's part of the site VCL (topology/routes-vcl.ts); absent: Tessera answers every URL. */
   routesVcl?: string
 }
@@ -84,6 +86,7 @@ export function siteVclForEdge(topology: Topology, edge: TopologyEdge, site: Sit
     purgeSecret: site.purgeSecret,
     debugToken: site.debugToken,
     pageTier: site.pageTier ? innerAddressOf(edge) : undefined,
+    lateIncludes: site.pageTier ? site.lateIncludes : [],
     shields: topology.shields.map(shieldAddressOf),
     routesVcl: site.routesVcl,
   })
@@ -110,7 +113,7 @@ export function edgeVclSource(siteVcl: string, defaultVcl = readFileSync(path.jo
 export function siteSettingsFromConfig(config: Config): SiteSettings {
   const missing = [...(config.purgeSecret ? [] : ['TESSERA_PURGE_SECRET']), ...(config.debugToken ? [] : ['TESSERA_DEBUG_TOKEN'])]
   if (missing.length) throw new SiteSettingsMissing(missing)
-  return { purgeSecret: config.purgeSecret!, debugToken: config.debugToken!, pageTier: config.edge.pageTier, routesVcl: routesVclFromConfig(config) }
+  return { purgeSecret: config.purgeSecret!, debugToken: config.debugToken!, pageTier: config.edge.pageTier, lateIncludes: config.edge.lateIncludes, routesVcl: routesVclFromConfig(config) }
 }
 
 /** TESSERA_ROUTES / TESSERA_LEGACY_ORIGIN (or the demo's, TESSERA_DEMO_LEGACY) as site VCL; read again on every reload. */

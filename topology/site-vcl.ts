@@ -5,7 +5,7 @@
 // tessera_<service>_<n> when there are several); the instances of a
 // service form one round_robin director (tessera_<service>_instances), which routing.vcl uses. A fetch that
 // fails on one instance is retried once on another healthy one (varnish/retry.vcl; the choice is made here).
-import { ORIGIN_NAMES, type OriginName } from '../platform/config.js'
+import { ARTICLE_BODY_INCLUDE, LATE_INCLUDE_URL, ORIGIN_NAMES, type OriginName } from '../platform/config.js'
 import { renderRoutesVcl } from './routes-vcl.js'
 
 export type BackendName = OriginName
@@ -18,6 +18,8 @@ export interface SiteVclOptions {
   debugToken: string
   /** The page tier's inner listen address (varnish/tier.vcl); absent: the tier is off. */
   pageTier?: { host: string; port: number }
+  /** The page tier's late-bound includes (TESSERA_PAGE_TIER_LATE_INCLUDES): exact URLs; only with pageTier. */
+  lateIncludes?: string[]
   /** The routes file's part (routes-vcl.ts: backends and tessera_routes_recv); absent: Tessera answers every URL. */
   routesVcl?: string
   /**
@@ -107,6 +109,8 @@ backend tessera_pages {
 }
 `
     : ''
+  const late = options.lateIncludes ?? []
+  if (late.length > 0 && !tier) throw new Error('late-bound includes are a page tier setting: the tier is off')
   const role = options.role ?? 'edge'
   if (role === 'shield' && (options.pageTier || options.shields?.length)) throw new Error('a shield has no page tier and no shields of its own')
   const shield = renderShieldVcl(role, options.shields ?? [], ORIGIN_NAMES)
@@ -159,8 +163,34 @@ sub tessera_site_page_tier_backend {${tier ? `
 sub tessera_site_page_tier_fetch {${tier ? `
     set bereq.http.X-Tessera-Inner-Secret = "${options.purgeSecret}";` : ''}
 }
+
+${renderLateIncludesVcl(late)}
 ${shield}
 ${options.routesVcl ?? renderRoutesVcl(undefined)}`
+}
+
+/**
+ * The page tier's late-bound includes as the two subs varnish/tier.vcl calls (empty subs for none): which
+ * include sub-request of an assembly is answered with its own tag, and the assembly's list of includes to look
+ * up without them. (varnish/tests/page-tier-late/tessera-page-tier-late.vcl is this for /fragments/nav.)
+ */
+export function renderLateIncludesVcl(urls: string[]): string {
+  for (const url of urls) {
+    if (!LATE_INCLUDE_URL.test(url) || ARTICLE_BODY_INCLUDE.test(url)) throw new Error(`late-bound include ${url} must be an include URL under /fragments/ other than an article body`)
+  }
+  const alternatives = urls.map((url) => url.replaceAll('.', '\\.')).join('|')
+  return `# The page tier's late-bound includes (TESSERA_PAGE_TIER_LATE_INCLUDES, varnish/tier.vcl): left out of a page
+# copy, which keeps their tags for the front to resolve on each delivery.
+sub tessera_site_page_tier_late_recv {${urls.length ? `
+    if (${urls.map((url) => `req.url == "${url}"`).join(' || ')}) {
+        var.set("tessera_late", "1");
+    }` : ''}
+}
+
+sub tessera_site_page_tier_late_drop {${urls.length ? `
+    set req.http.X-Tessera-Asm-Todo = regsuball(req.http.X-Tessera-Asm-Todo, "(?<![^ ])(${alternatives})(?![^ ])", "");` : ''}
+}
+`
 }
 
 /** One health probe: every second, healthy with 2 good answers of the last 3. */

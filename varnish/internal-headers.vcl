@@ -47,4 +47,5 @@ sub tessera_internal_assembly_bereq {
     unset bereq.http.X-Tessera-Asm-Failed;
     unset bereq.http.X-Tessera-Asm-Body-Failed;
     unset bereq.http.X-Tessera-Asm-Listed;
+    unset bereq.http.X-Tessera-Asm-Late;
 }

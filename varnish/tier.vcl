@@ -22,6 +22,13 @@
 #    arrive, before any include is inserted: a later purge finds it. A purge or a kill between the start of
 #    the assembly and that moment is caught by comparing the assembly's start with the latest one.
 # A failed re-assembly is abandoned (policy as for any refresh), so the good page stays and is served stale.
+#
+# Late-bound includes (TESSERA_PAGE_TIER_LATE_INCLUDES, exact URLs; the site VCL's tessera_site_page_tier_late_*):
+# the assembly leaves them out of its look-ups (no keys, no inc:, no TTL or windows of theirs on the copy), and in
+# its ESI pass each answers with its own tag (tessera_tier_synth), so the copy keeps the tag; the inner marks such
+# a page (X-Tessera-Page-Late) and the front stores it with do_esi, so the front resolves those tags on every
+# delivery as ordinary includes (fallback.vcl, stale.vcl, purge.vcl's second look apply as with the tier off).
+# A purge of a late include's keys or URL then takes that include's object, not the pages showing it.
 
 # ------------------------------------------------------------------------- front: the shortest route
 # A reader's page is what the edge serves most, and a warm one is a single cached object: its VCL must cost
@@ -77,15 +84,25 @@ sub tessera_tier_recv {
                 unset req.http.X-Tessera-Asm-Body-Failed;
                 unset req.http.X-Tessera-Asm-Failed;
                 unset req.http.X-Tessera-Asm-Listed;
+                unset req.http.X-Tessera-Asm-Late;
                 set req.http.X-Tessera-Asm = "shell";
                 set req.http.X-Tessera-Asm-Page = req.url;
                 set req.http.X-Tessera-Asm-Start = "" + std.time2real(now, 0.0);
                 set req.http.X-Tessera-Asm-Id = req.xid;
             }
-        } elsif (req_top.http.X-Tessera-Asm-Failed && str.contains(req_top.http.X-Tessera-Asm-Failed, " " + req.url + " ")) {
-            # It failed when the assembly looked it up a moment ago: its fallback now, not a second timeout.
-            var.set("tessera_fallback_for", req.url);
-            set req.url = regsub(req.url, "^/fragments/([a-z]+).*$", "/fragments/\1/_fallback");
+        } else {
+            call tessera_site_page_tier_late_recv;   # tessera_late: "1" for a late-bound include's URL
+            if (var.get("tessera_late") == "1" && str.contains(req_top.http.X-Tessera-Asm-Listed, "|" + req.url + "|")) {
+                return (synth(200, "Late-bound include"));   # its own tag (tessera_tier_synth), for the front
+            }
+            # (A late one the shell did not name is fetched, and kills the page as any unnamed include does: the
+            # page is marked for the front's ESI pass from the names, tessera_tier_deliver.)
+            var.set("tessera_late", "");
+            if (req_top.http.X-Tessera-Asm-Failed && str.contains(req_top.http.X-Tessera-Asm-Failed, " " + req.url + " ")) {
+                # It failed when the assembly looked it up a moment ago: its fallback now, not a second timeout.
+                var.set("tessera_fallback_for", req.url);
+                set req.url = regsub(req.url, "^/fragments/([a-z]+).*$", "/fragments/\1/_fallback");
+            }
         }
     } elsif (req.http.X-Tessera-Tier == "page") {
         call tessera_site_page_tier_backend;   # after routing.vcl, which names the layout for every page
@@ -123,6 +140,12 @@ sub tessera_tier_deliver {
                 set req.http.X-Tessera-Asm-Bad = req.url + " has includes it does not name in X-Tessera-Includes";
             }
             set req.http.X-Tessera-Asm-Todo = resp.http.X-Tessera-Includes;
+            if (resp.http.X-Tessera-Includes) {
+                call tessera_site_page_tier_late_drop;   # late-bound includes are not looked up
+                if (req.http.X-Tessera-Asm-Todo != resp.http.X-Tessera-Includes) {
+                    set req.http.X-Tessera-Asm-Late = "1";
+                }
+            }
             # (delimited by "|": a header's leading spaces are not part of its value)
             set req.http.X-Tessera-Asm-Listed = "|" + regsuball(resp.http.X-Tessera-Includes, " +", "|") + "|";
             if (req.http.X-Tessera-Asm-Todo ~ "^ *([^ ]+ +){12}[^ ]") {
@@ -171,12 +194,16 @@ sub tessera_tier_deliver {
         if (req.http.X-Tessera-Asm-Bad) {
             set resp.http.X-Tessera-Page-Uncacheable = req.http.X-Tessera-Asm-Bad;
         }
+        if (req.http.X-Tessera-Asm-Late) {
+            set resp.http.X-Tessera-Page-Late = "1";   # its late-bound includes' tags are in it, for the front
+        }
         header.copy(req.http.X-Tessera-Asm-Keys, resp.http.X-Tessera-Page-Keys);
     } elsif (req.esi_level > 0 && req_top.http.X-Tessera-Asm == "final"
              && (obj.hits == 0 || obj.ttl <= 0s || resp.status >= 500 || req.is_hitmiss || req.is_hitpass
                  || !str.contains(req_top.http.X-Tessera-Asm-Listed, "|" + req.url + "|"))) {
         # Not the object the assembly measured (or an include the shell did not name, which a legacy page's route
-        # may not list: legacy.vcl): the page being produced must not be cached.
+        # may not list: legacy.vcl): the page being produced must not be cached. (A late-bound include is not
+        # measured: it answers with its own tag from vcl_synth, which does not come here.)
         std.log("tessera-tier: " + req_top.http.X-Tessera-Asm-Page + " not cached, include " + req.url + " changed during its assembly");
         var.global_set("tessera_last_taint", "" + std.time2real(now, 0.0));
         set req.http.X-Tessera-Killed = xkey.purge("asm:" + req_top.http.X-Tessera-Asm-Id);
@@ -228,10 +255,15 @@ sub tessera_tier_next {
 }
 
 # An include lookup answered by the edge itself (too many restarts, a refused URL): not measurable.
+# A late-bound include in the ESI pass (tessera_tier_recv): its own tag, which the front resolves.
 sub tessera_tier_synth {
     if (local.socket == "inner" && req.esi_level == 0 && req.http.X-Tessera-Asm == "include") {
         set req.http.X-Tessera-Asm-Bad = req.url + " was " + resp.status + " from the edge";
         call tessera_tier_next;
+    } elsif (local.socket == "inner" && req.esi_level > 0 && var.get("tessera_late") == "1" && resp.status == 200) {
+        set resp.http.Content-Type = "text/html; charset=utf-8";
+        synthetic({"<esi:include src=""} + req.url + {""/>"});
+        return (deliver);
     }
 }
 
@@ -264,6 +296,9 @@ sub tessera_tier_backend_response {
         # of an uncacheable one; readers that do not accept gzip get it gunzipped on delivery, as any page.
         if (!beresp.http.Content-Encoding && beresp.http.Content-Type ~ "^(text/|application/(json|javascript))") {
             set beresp.do_gzip = true;
+        }
+        if (beresp.http.X-Tessera-Page-Late) {
+            set beresp.do_esi = true;   # its late-bound includes' tags, resolved on each delivery
         }
         if (!beresp.http.X-Tessera-Page-Uncacheable) {
             call tessera_purge_in_progress;   # purge.vcl
@@ -319,6 +354,7 @@ sub tessera_tier_backend_response {
 
 sub tessera_tier_unset_transport {
     unset beresp.http.X-Tessera-Page-Keys;
+    unset beresp.http.X-Tessera-Page-Late;
     unset beresp.http.X-Tessera-Page-Expires;
     unset beresp.http.X-Tessera-Page-Swr;
     unset beresp.http.X-Tessera-Page-Sie;

@@ -17,6 +17,8 @@ export interface BenchStackOptions {
   env?: Record<string, string>
   /** The assembled-page tier (varnish/tier.vcl, TESSERA_PAGE_TIER); default on, as configured by default. */
   pageTier?: boolean
+  /** The page tier's late-bound includes (TESSERA_PAGE_TIER_LATE_INCLUDES), e.g. ['/fragments/nav']; default none. */
+  lateIncludes?: string[]
   /** Each edge's malloc storage in MB (TESSERA_EDGE_STORAGE_MB); default 64. */
   storageMb?: number
   /** The shield tier (varnish/shield.vcl, TESSERA_SHIELD); default off. */

@@ -54,6 +54,8 @@ export async function startEphemeralStack(options: {
   env?: Record<string, string>
   /** The assembled-page tier (TESSERA_PAGE_TIER); default on, as configured by default. */
   pageTier?: boolean
+  /** The page tier's late-bound includes (TESSERA_PAGE_TIER_LATE_INCLUDES); default none. */
+  lateIncludes?: string[]
   /** Processes per service (as TESSERA_INSTANCES), each on a free port; default 1 each. */
   instances?: Partial<Record<OriginName, number>>
   /** A topology file (TESSERA_TOPOLOGY) instead of the generated single-machine one. */
@@ -90,6 +92,7 @@ export async function startEphemeralStack(options: {
     TESSERA_EDGE_ADMIN_PORT: String(edgePorts[1]),
     TESSERA_EDGE_INNER_PORT: String(edgePorts[2]),
     TESSERA_PAGE_TIER: options.pageTier === false ? 'off' : 'on',
+    TESSERA_PAGE_TIER_LATE_INCLUDES: (options.lateIncludes ?? []).join(' '),
     TESSERA_SHIELD: options.shield ? 'on' : 'off',
     TESSERA_SHIELD_PORT: String(shieldPort),
     TESSERA_SHIELD_ADMIN_PORT: String(shieldAdmin),

@@ -37,6 +37,7 @@ export const ASSEMBLY_STATE_HEADERS = [
   'X-Tessera-Asm-Failed',
   'X-Tessera-Asm-Body-Failed',
   'X-Tessera-Asm-Listed',
+  'X-Tessera-Asm-Late',
 ] as const
 
 const unsetSub = (name: string, target: string, headers: readonly string[], comment: string) =>

@@ -158,7 +158,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const secrets = ensureSecrets(config)
     // The routes file is checked before anything starts: a bad one stops the launcher with every problem listed.
     let routesFile = routeSources(config).routesFile
-    const site: SiteSettings = { purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken, pageTier: config.edge.pageTier, routesVcl: routesVclFromConfig(config) }
+    const site: SiteSettings = { purgeSecret: secrets.purgeSecret, debugToken: secrets.debugToken, pageTier: config.edge.pageTier, lateIncludes: config.edge.lateIncludes, routesVcl: routesVclFromConfig(config) }
 
     let redisUrl = redisUrlOf(config)
     let ownRedis: Stack['redis']

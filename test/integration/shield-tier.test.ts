@@ -135,7 +135,7 @@ t.test('a topology reload loads the new VCL on the shield too, and the tiers kee
   const before = await originRequests(stack.shields[0])
   const report = await reloadEdges(stack.topology, {
     adminSecret: readFileSync(stack.edges[0].secretFile),
-    site: { purgeSecret: stack.secrets.purgeSecret, debugToken: stack.secrets.debugToken, pageTier: stack.config.edge.pageTier },
+    site: { purgeSecret: stack.secrets.purgeSecret, debugToken: stack.secrets.debugToken, pageTier: stack.config.edge.pageTier, lateIncludes: stack.config.edge.lateIncludes },
   })
   t.equal(report.ok, true, JSON.stringify(report))
   t.equal(report.shields?.length, 1)

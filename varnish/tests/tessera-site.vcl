@@ -47,6 +47,10 @@ sub tessera_site_page_tier_backend {
 sub tessera_site_page_tier_fetch {
 }
 
+# The page tier's late-bound includes: none (tessera-page-tier-late.vcl), or /fragments/nav (page-tier-late/,
+# first on its tests' vcl_path).
+include "tessera-page-tier-late.vcl";
+
 sub tessera_site_shield_route {
 }
 

@@ -51,6 +51,10 @@ sub tessera_site_page_tier_fetch {
     set bereq.http.X-Tessera-Inner-Secret = "test-purge-secret-0123456789";
 }
 
+# The page tier's late-bound includes: none (../tessera-page-tier-late.vcl), or /fragments/nav (../page-tier-late/,
+# first on its tests' vcl_path).
+include "tessera-page-tier-late.vcl";
+
 sub tessera_site_shield_route {
 }
 

@@ -48,6 +48,10 @@ sub tessera_site_page_tier_backend {
 sub tessera_site_page_tier_fetch {
 }
 
+# The page tier's late-bound includes: none (../tessera-page-tier-late.vcl), or /fragments/nav (../page-tier-late/,
+# first on its tests' vcl_path).
+include "tessera-page-tier-late.vcl";
+
 sub vcl_init {
     new tessera_via_shield_layout = directors.fallback();
     tessera_via_shield_layout.add_backend(tessera_shield_one);
