@@ -7,9 +7,9 @@ import { contentKeys } from '../../content/repository.js'
 import type { Nav } from '../../content/model.js'
 import type { EdgeNode } from '../../scripts/stack/stack.js'
 import { callJson, editable, publishedArticles } from '../support/api.js'
-import { counters, type EdgeResponse, get } from '../support/edge.js'
+import { counters, get } from '../support/edge.js'
 import { fetchBytes } from '../../bench/support/compare.js'
-import { metrics, series } from '../support/metrics.js'
+import { describeSeen, diffCounts, originFetchesOf, readSeen, type Seen, warmPageTier } from '../support/page-tier.js'
 import { startTestStack } from '../support/stack.js'
 import { acknowledgedPurge, eventsSettled, until } from '../support/wait.js'
 
@@ -29,84 +29,13 @@ t.teardown(() => redis.disconnect())
 const articles = await publishedArticles(contentApi, stack.secrets.editorToken)
 const acknowledged = (key: string, since: number) => acknowledgedPurge({ redisUrl: stack.redisUrl, purgeApi, token: stack.secrets.editorToken }, key, since)
 
-/** What the debug headers say about a page or a fragment at the edge. */
-interface Seen {
-  url: string
-  node: string
-  status: number
-  tier: string | null
-  cache: string | null
-  /** Page tier: when the assembly started (epoch seconds). */
-  assembledAt: number
-  /** Fragments: when the origin rendered it (epoch ms). */
-  renderedAt: number
-  ttlLeft: number
-  keys: string[]
-  body: string
-  /** Client clock (epoch ms) when the request was sent and when the answer had arrived. */
-  sent: number
-  received: number
-}
+const read = (edge: EdgeNode, url: string, headers: Record<string, string> = debug): Promise<Seen> => readSeen(edge, url, headers)
+const describe = describeSeen
+const warm = (edges: EdgeNode[], urls: string[], marginS?: number) => warmPageTier(edges, urls, debug, marginS)
 
-async function read(edge: EdgeNode, url: string, headers: Record<string, string> = debug): Promise<Seen> {
-  const sent = Date.now()
-  const res: EdgeResponse = await get(edge.url, url, headers)
-  const h = (name: string) => res.headers.get(name)
-  return {
-    url,
-    node: edge.name,
-    status: res.status,
-    tier: h('x-tessera-tier'),
-    cache: h('x-tessera-cache'),
-    assembledAt: Number(h('x-tessera-assembled-at')),
-    renderedAt: Date.parse(h('x-tessera-rendered-at') ?? ''),
-    ttlLeft: Number(h('x-tessera-ttl-left')),
-    keys: (h('xkey') ?? '').split(/[ ,]+/).filter(Boolean),
-    body: res.body,
-    sent,
-    received: Date.now(),
-  }
-}
+const originFetches = () => originFetchesOf(stack)
 
-const describe = (s: Seen) => `${s.node} ${s.url}: ${s.status} tier=${s.tier} cache=${s.cache} assembled-at=${s.assembledAt} ttl-left=${s.ttlLeft}`
-
-/**
- * Reads each URL on each node until it is a page-tier hit with at least `marginS` seconds of TTL left, and
- * returns what each looked like then. (The seed schedules an editor block two minutes ahead, so every page
- * assembled before then expires at that moment by itself: a page about to expire is waited out and warmed
- * again, so that it cannot turn into a miss in the middle of a subtest.)
- */
-async function warm(edges: EdgeNode[], urls: string[], marginS = 20): Promise<Map<string, Seen>> {
-  const warmed = new Map<string, Seen>()
-  for (const edge of edges) {
-    for (const url of urls) {
-      warmed.set(`${edge.name} ${url}`, await until(`${edge.name} ${url} to be a page-tier hit with ${marginS} s left`, async () => {
-        const seen = await read(edge, url)
-        if (seen.status !== 200 || seen.tier !== 'page') throw new Error(`not a page-tier page: ${describe(seen)}`)
-        if (seen.cache === 'hit' && seen.ttlLeft >= marginS) return seen
-        if (seen.cache === 'hit') await new Promise((r) => setTimeout(r, seen.ttlLeft * 1000 + 300))
-        return undefined
-      }, (marginS + 15) * 1000))
-    }
-  }
-  return warmed
-}
-
-/** Origin fetches so far: varnishstat's requests per backend on each node, and every service's renders. */
-async function originFetches(): Promise<{ vbe: Array<Record<string, number>>; renders: Record<string, number> }> {
-  const backends = ['nav', 'sidebar', 'article', 'sections', 'layout', 'pages'].map((b) => `VBE.boot.tessera_${b}.req`)
-  const vbe = await Promise.all(stack.edges.map((edge) => counters(edge, ...backends)))
-  const renders: Record<string, number> = {}
-  for (const service of ['layout', 'nav', 'sidebar', 'article', 'sections'] as const) {
-    for (const s of series(await metrics(`http://127.0.0.1:${stack.config.ports[service]}`), 'tessera_renders_total')) {
-      const name = s.labels.fragment.startsWith('layout:') ? 'layout' : s.labels.fragment
-      renders[name] = (renders[name] ?? 0) + s.value
-    }
-  }
-  return { vbe, renders }
-}
-
-const diff = (after: Record<string, number>, before: Record<string, number>) => Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]))
+const diff = diffCounts
 
 await eventsSettled(stack.redisUrl)
 // Which pages show which article, from the pages' own keys: the first subtest edits an article that no list on
