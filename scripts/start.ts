@@ -42,7 +42,7 @@ process.stdout.write(`
 Tessera is running.
 
   Site (through the edge):   ${edge.url}/
-  Page tier:                 ${config.edge.pageTier ? `on (assembled pages cached; inner address 127.0.0.1:${config.edge.innerPort})` : 'off (TESSERA_PAGE_TIER=off: pages assembled per request)'}
+  Page tier:                 ${config.edge.pageTier ? `on (assembled pages cached; inner address 127.0.0.1:${config.edge.innerPort}${config.edge.lateIncludes.length ? `; late-bound, resolved per delivery: ${config.edge.lateIncludes.join(' ')}` : ''})` : 'off (TESSERA_PAGE_TIER=off: pages assembled per request)'}
   Shield tier:               ${stack.shields.length ? `on (${stack.shields.map((s) => s.url).join(', ')}; edges fetch fragments and shells from it, the origins when it is sick)` : 'off (TESSERA_SHIELD=on puts one shield varnishd between the edges and the origins)'}
   Content API:               http://${config.host}:${config.ports.content}/
   Console (editors, ops):    http://${config.host}:${config.ports.purge}/console   (purge API on the same port)

@@ -5,8 +5,10 @@
 //       `set beresp.do_gzip = true`, the origin serving the plain page: the comparison anyone can repeat;
 //   (b) tierOn: the warm page on a stack with the tier on (the default): the front's assembled copy, a hit;
 //   (c) tierOff: the warm page on a stack with TESSERA_PAGE_TIER=off: ESI assembly of the cached shell and
-//       includes on every request.
-// Both stacks run side by side, seeded with the same content; wrk runs the four in rounds, the order rotating
+//       includes on every request;
+//   (d) tierLate (issue 19): the warm page on a stack with the tier on and TESSERA_PAGE_TIER_LATE_INCLUDES=
+//       /fragments/nav: the front's copy, a hit, with nav's tag resolved on each delivery (one ESI include).
+// The stacks run side by side, seeded with the same content; wrk runs the four in rounds, the order rotating
 // from round to round, with the same settings and headers for every side. The goal stated by the issue:
 // tierOn/static throughput >= 0.90 (median of the per-round ratios); tierOn/bare is reported beside it.
 //
@@ -33,7 +35,9 @@ import { startStaticEdge } from '../support/static-edge.js'
 import { median } from '../support/stats.js'
 import { fetchBytes, fragmentsOf, perRound, runInRounds, type SideRun, sideBySideSettings, sideLine, warmArticlePage } from '../support/compare.js'
 
-type SideName = 'static' | 'bare' | 'tierOn' | 'tierOff'
+type SideName = 'static' | 'bare' | 'tierOn' | 'tierOff' | 'tierLate'
+/** Side (d)'s late-bound includes. */
+const LATE_INCLUDES = ['/fragments/nav']
 
 /** The 90% goal of issue 7: the tier's warm page at no less than 0.90 of a static object's requests/s. */
 const GOAL = 0.9
@@ -59,7 +63,7 @@ const firstDifference = (a: Buffer, b: Buffer): number => {
  * same gzip bytes; tier off sends its ESI pass's stitched gzip (its size is reported). Returns the page's
  * sizes (and what one zlib pass at level 6 makes of it) and fragments.
  */
-async function verifyIdenticalBytes(urls: Record<SideName, string>): Promise<{ bytes: number; gzipBytes: number; stitchedGzipBytes: number; zlibGzipBytes: number; fragments: string[] }> {
+async function verifyIdenticalBytes(urls: Record<SideName, string>): Promise<{ bytes: number; gzipBytes: number; stitchedGzipBytes: number; lateGzipBytes: number; zlibGzipBytes: number; fragments: string[] }> {
   const pages = await Promise.all(
     (Object.entries(urls) as Array<[SideName, string]>).map(async ([name, url]) => {
       const gzip = await fetchBytes(url, { 'accept-encoding': 'gzip' })
@@ -76,7 +80,7 @@ async function verifyIdenticalBytes(urls: Record<SideName, string>): Promise<{ b
   const [first, ...others] = pages
   for (const other of others) {
     for (const kind of ['plain', 'gzip'] as const) {
-      if (kind === 'gzip' && other.name === 'tierOff') continue
+      if (kind === 'gzip' && (other.name === 'tierOff' || other.name === 'tierLate')) continue // (each stitches gzip in its ESI pass)
       if (!other[kind].equals(first[kind])) {
         const at = firstDifference(first[kind], other[kind])
         throw new Error(
@@ -91,6 +95,7 @@ async function verifyIdenticalBytes(urls: Record<SideName, string>): Promise<{ b
     bytes: first.plain.length,
     gzipBytes: first.gzip.length,
     stitchedGzipBytes: stitched.gzip.length,
+    lateGzipBytes: pages.find((p) => p.name === 'tierLate')!.gzip.length,
     zlibGzipBytes: gzipSync(first.plain, { level: 6 }).length,
     fragments: fragmentsOf(first.plain.toString()),
   }
@@ -122,7 +127,7 @@ const cpuUsPerRequest = (run: SideRun): number => (run.cpuSec! * 1e6) / run.requ
 export const pageTier: Scenario = {
   name: 'page-tier',
   description:
-    'the assembled-page tier: the warm article page with the tier on vs off (ESI on every request) vs a static object of the same bytes on a second varnishd (our params) and on a bare default varnishd (do_gzip); goal: tier on >= 0.90 x static throughput',
+    'the assembled-page tier: the warm article page with the tier on vs off (ESI on every request) vs on with nav late-bound (one ESI include per hit) vs a static object of the same bytes on a second varnishd (our params) and on a bare default varnishd (do_gzip); goal: tier on >= 0.90 x static throughput',
   async run() {
     // Its goal is a ratio near 1 on a machine shared with other load, where one round can be off by a third:
     // seven shorter rounds give the median more to stand on than the other scenarios' three.
@@ -130,11 +135,15 @@ export const pageTier: Scenario = {
     const encoding = acceptEncoding()
     const seedAt = new Date(Date.now() - SEED_AGE_MS)
     return withBenchStack({ edges: 1, pageTier: true, seedAt }, (on) =>
-      withBenchStack({ edges: 1, pageTier: false, seedAt }, async (off) => {
-        // warmArticlePage checks X-Tessera-Tier: page (a page-tier hit) on `on`, none (a shell hit) on `off`.
+      withBenchStack({ edges: 1, pageTier: false, seedAt }, (off) =>
+      withBenchStack({ edges: 1, pageTier: true, lateIncludes: LATE_INCLUDES, seedAt }, async (late) => {
+        // warmArticlePage checks X-Tessera-Tier: page (a page-tier hit) on `on` and `late`, none (a shell hit) on `off`.
         const tierOn = await warmArticlePage(on)
         const tierOff = await warmArticlePage(off)
-        if (tierOn.pagePath !== tierOff.pagePath) throw new Error(`the stacks picked different pages: ${tierOn.pagePath}, ${tierOff.pagePath}`)
+        const tierLate = await warmArticlePage(late)
+        if (tierOn.pagePath !== tierOff.pagePath || tierOn.pagePath !== tierLate.pagePath) {
+          throw new Error(`the stacks picked different pages: ${tierOn.pagePath}, ${tierOff.pagePath}, ${tierLate.pagePath}`)
+        }
         const { pagePath } = tierOn
 
         const gzipPage = await fetchBytes(tierOn.edgeUrl, { 'accept-encoding': 'gzip' })
@@ -147,36 +156,41 @@ export const pageTier: Scenario = {
           throw err
         })
         try {
-          const urls: Record<SideName, string> = { static: staticEdge.url, bare: bareEdge.url, tierOn: tierOn.edgeUrl, tierOff: tierOff.edgeUrl }
+          const urls: Record<SideName, string> = { static: staticEdge.url, bare: bareEdge.url, tierOn: tierOn.edgeUrl, tierOff: tierOff.edgeUrl, tierLate: tierLate.edgeUrl }
           const page = await verifyIdenticalBytes(urls)
 
-          const before = { tierOn: await probeTier(on, urls.tierOn, encoding.headers), tierOff: await probeTier(off, urls.tierOff, encoding.headers) }
+          const before = { tierOn: await probeTier(on, urls.tierOn, encoding.headers), tierOff: await probeTier(off, urls.tierOff, encoding.headers), tierLate: await probeTier(late, urls.tierLate, encoding.headers) }
           if (before.tierOn.tier !== 'page' || before.tierOn.cache !== 'hit') throw new Error(`tier on: ${urls.tierOn} is not a page-tier hit: ${JSON.stringify(before.tierOn)}`)
+          if (before.tierLate.tier !== 'page' || before.tierLate.cache !== 'hit') throw new Error(`tier late: ${urls.tierLate} is not a page-tier hit: ${JSON.stringify(before.tierLate)}`)
           if (before.tierOff.tier !== 'none' || before.tierOff.cache !== 'hit') throw new Error(`tier off: ${urls.tierOff} is not a plain (shell) hit: ${JSON.stringify(before.tierOff)}`)
-          const countersBefore = { tierOn: await settledCounters(on.edges[0]), tierOff: await settledCounters(off.edges[0]) }
+          const countersBefore = { tierOn: await settledCounters(on.edges[0]), tierOff: await settledCounters(off.edges[0]), tierLate: await settledCounters(late.edges[0]) }
           const cpu = {
             static: await varnishdWorkerCpuClock(staticEdge.varnishd),
             bare: await varnishdWorkerCpuClock(bareEdge.varnishd),
             tierOn: await varnishdWorkerCpuClock(on.edges[0].varnishd),
             tierOff: await varnishdWorkerCpuClock(off.edges[0].varnishd),
+            tierLate: await varnishdWorkerCpuClock(late.edges[0].varnishd),
           }
 
           const { sides, runs } = await runInRounds<SideName>(
-            [['static', urls.static, cpu.static], ['bare', urls.bare, cpu.bare], ['tierOn', urls.tierOn, cpu.tierOn], ['tierOff', urls.tierOff, cpu.tierOff]],
+            [['static', urls.static, cpu.static], ['bare', urls.bare, cpu.bare], ['tierOn', urls.tierOn, cpu.tierOn], ['tierOff', urls.tierOff, cpu.tierOff], ['tierLate', urls.tierLate, cpu.tierLate]],
             { rounds, seconds, connections, warmupSeconds, headers: encoding.headers },
           )
 
           const work = {
             tierOn: edgeWork(delta(countersBefore.tierOn, await settledCounters(on.edges[0]))),
             tierOff: edgeWork(delta(countersBefore.tierOff, await settledCounters(off.edges[0]))),
+            tierLate: edgeWork(delta(countersBefore.tierLate, await settledCounters(late.edges[0]))),
           }
-          const after = { tierOn: await probeTier(on, urls.tierOn, encoding.headers), tierOff: await probeTier(off, urls.tierOff, encoding.headers) }
+          const after = { tierOn: await probeTier(on, urls.tierOn, encoding.headers), tierOff: await probeTier(off, urls.tierOff, encoding.headers), tierLate: await probeTier(late, urls.tierLate, encoding.headers) }
           const ratio = {
             tierOnOverStaticThroughput: perRound(runs, (r) => r.tierOn.requestsPerSec / r.static.requestsPerSec),
             tierOnOverBareThroughput: perRound(runs, (r) => r.tierOn.requestsPerSec / r.bare.requestsPerSec),
             staticOverBareThroughput: perRound(runs, (r) => r.static.requestsPerSec / r.bare.requestsPerSec),
             tierOnOverTierOffThroughput: perRound(runs, (r) => r.tierOn.requestsPerSec / r.tierOff.requestsPerSec),
             tierOffOverStaticThroughput: perRound(runs, (r) => r.tierOff.requestsPerSec / r.static.requestsPerSec),
+            tierLateOverTierOnThroughput: perRound(runs, (r) => r.tierLate.requestsPerSec / r.tierOn.requestsPerSec),
+            tierLateOverTierOffThroughput: perRound(runs, (r) => r.tierLate.requestsPerSec / r.tierOff.requestsPerSec),
             tierOnOverStaticP99: perRound(runs, (r) => r.tierOn.latencyMs.p99 / r.static.latencyMs.p99),
             tierOffOverTierOnP99: perRound(runs, (r) => r.tierOff.latencyMs.p99 / r.tierOn.latencyMs.p99),
           }
@@ -186,6 +200,7 @@ export const pageTier: Scenario = {
               bare: perRound(runs, (r) => cpuUsPerRequest(r.bare)),
               tierOn: perRound(runs, (r) => cpuUsPerRequest(r.tierOn)),
               tierOff: perRound(runs, (r) => cpuUsPerRequest(r.tierOff)),
+              tierLate: perRound(runs, (r) => cpuUsPerRequest(r.tierLate)),
             },
             // 1.0: a page-tier hit costs varnishd as much CPU as the static object.
             staticOverTierOnCost: perRound(runs, (r) => cpuUsPerRequest(r.static) / cpuUsPerRequest(r.tierOn)),
@@ -201,7 +216,7 @@ export const pageTier: Scenario = {
           }
           const perRoundList = (r: { rounds: number[] }) => r.rounds.join(', ')
           return {
-            settings: { seconds, rounds, connections, warmupSeconds, wrkThreads: 1, page: pagePath, acceptEncoding: encoding.name, seededAt: seedAt.toISOString() },
+            settings: { seconds, rounds, connections, warmupSeconds, wrkThreads: 1, page: pagePath, acceptEncoding: encoding.name, seededAt: seedAt.toISOString(), lateIncludes: LATE_INCLUDES.join(' ') },
             figures: {
               page: { path: pagePath, ...page, includes: page.fragments.length, identicalOnAllSides: true },
               tierHeaders: { before, after },
@@ -209,6 +224,7 @@ export const pageTier: Scenario = {
               bare: sides.bare,
               tierOn: sides.tierOn,
               tierOff: sides.tierOff,
+              tierLate: sides.tierLate,
               ratio,
               goal,
               varnishdCpu,
@@ -216,21 +232,23 @@ export const pageTier: Scenario = {
               runs,
             },
             summary: [
-              `page ${pagePath}: ${page.bytes} bytes, ${page.fragments.length} includes; plain bytes identical on all four sides`,
-              `gzip: ${page.gzipBytes} bytes from static, bare and tier on (identical; one zlib pass at level 6: ${page.zlibGzipBytes}); tier off's ESI pass stitches ${page.stitchedGzipBytes} (+${Math.round((page.stitchedGzipBytes / page.gzipBytes - 1) * 100)}%)`,
+              `page ${pagePath}: ${page.bytes} bytes, ${page.fragments.length} includes; plain bytes identical on all five sides`,
+              `gzip: ${page.gzipBytes} bytes from static, bare and tier on (identical; one zlib pass at level 6: ${page.zlibGzipBytes}); tier off's ESI pass stitches ${page.stitchedGzipBytes} (+${Math.round((page.stitchedGzipBytes / page.gzipBytes - 1) * 100)}%), tier late's (the copy's gzip with nav's) ${page.lateGzipBytes} (+${Math.round((page.lateGzipBytes / page.gzipBytes - 1) * 100)}%)`,
               `wrk sends ${encoding.name === 'gzip' ? 'Accept-Encoding: gzip' : 'no Accept-Encoding'} to every side; each stores the page gzipped`,
               `tier on: X-Tessera-Tier ${before.tierOn.tier}, ${before.tierOn.cache} before the runs (TTL left ${before.tierOn.ttlLeftSec} s), ${after.tierOn.tier}, ${after.tierOn.cache} after; tier off: X-Tessera-Tier ${before.tierOff.tier}, shell ${before.tierOff.cache}`,
               sideLine('(a) static object:', sides.static),
               sideLine("(a') bare varnishd:", sides.bare),
               sideLine('(b) tier on:', sides.tierOn),
               sideLine('(c) tier off (ESI):', sides.tierOff),
+              sideLine(`(d) tier on, late ${LATE_INCLUDES.join(' ')}:`, sides.tierLate),
               `tierOn/static throughput: ${ratio.tierOnOverStaticThroughput.median} (per round: ${perRoundList(ratio.tierOnOverStaticThroughput)}); goal >= ${GOAL}: ${goal.met ? 'met' : 'NOT met'} (${goal.measured}; ${goal.roundsMeeting} of ${rounds} rounds at or above it)`,
               `tierOn/bare throughput: ${ratio.tierOnOverBareThroughput.median} (per round: ${perRoundList(ratio.tierOnOverBareThroughput)}); static/bare: ${ratio.staticOverBareThroughput.median} (per round: ${perRoundList(ratio.staticOverBareThroughput)})`,
               `tierOn/tierOff throughput: ${ratio.tierOnOverTierOffThroughput.median}x (per round: ${perRoundList(ratio.tierOnOverTierOffThroughput)}); tierOff/static: ${ratio.tierOffOverStaticThroughput.median}`,
-              `varnishd CPU per request: static ${varnishdCpu.usPerRequest.static.median} µs, bare ${varnishdCpu.usPerRequest.bare.median} µs, tier on ${varnishdCpu.usPerRequest.tierOn.median} µs, tier off ${varnishdCpu.usPerRequest.tierOff.median} µs (per round: ${perRoundList(varnishdCpu.usPerRequest.static)}; ${perRoundList(varnishdCpu.usPerRequest.tierOn)}; ${perRoundList(varnishdCpu.usPerRequest.tierOff)})`,
+              `tierLate/tierOn throughput: ${ratio.tierLateOverTierOnThroughput.median} (per round: ${perRoundList(ratio.tierLateOverTierOnThroughput)}); tierLate/tierOff: ${ratio.tierLateOverTierOffThroughput.median}x`,
+              `varnishd CPU per request: static ${varnishdCpu.usPerRequest.static.median} µs, bare ${varnishdCpu.usPerRequest.bare.median} µs, tier on ${varnishdCpu.usPerRequest.tierOn.median} µs, tier off ${varnishdCpu.usPerRequest.tierOff.median} µs, tier late ${varnishdCpu.usPerRequest.tierLate.median} µs (per round: ${perRoundList(varnishdCpu.usPerRequest.static)}; ${perRoundList(varnishdCpu.usPerRequest.tierOn)}; ${perRoundList(varnishdCpu.usPerRequest.tierOff)}; ${perRoundList(varnishdCpu.usPerRequest.tierLate)})`,
               `cost ratio static/tierOn (varnishd CPU per request; 1.0 = the tier's page costs what the static object does): ${varnishdCpu.staticOverTierOnCost.median} (per round: ${perRoundList(varnishdCpu.staticOverTierOnCost)}); bare/tierOn: ${varnishdCpu.bareOverTierOnCost.median}`,
               `p99 tierOn/static: ${ratio.tierOnOverStaticP99.median}x (per round: ${perRoundList(ratio.tierOnOverStaticP99)}); tierOff/tierOn: ${ratio.tierOffOverTierOnP99.median}x (per round: ${perRoundList(ratio.tierOffOverTierOnP99)})`,
-              `edge work during the runs: tier on ${work.tierOn.clientRequests} requests, ${work.tierOn.esiRequests} ESI sub-requests, ${work.tierOn.cacheMisses} misses; tier off ${work.tierOff.clientRequests} requests, ${work.tierOff.esiRequests} ESI sub-requests, ${work.tierOff.cacheMisses} misses`,
+              `edge work during the runs: tier on ${work.tierOn.clientRequests} requests, ${work.tierOn.esiRequests} ESI sub-requests, ${work.tierOn.cacheMisses} misses; tier off ${work.tierOff.clientRequests} requests, ${work.tierOff.esiRequests} ESI sub-requests, ${work.tierOff.cacheMisses} misses; tier late ${work.tierLate.clientRequests} requests, ${work.tierLate.esiRequests} ESI sub-requests, ${work.tierLate.cacheMisses} misses`,
               `medians of ${rounds} rounds x ${seconds} s, ${connections} connections, wrk -t1, order rotating per round`,
             ],
           }
@@ -238,7 +256,7 @@ export const pageTier: Scenario = {
           await bareEdge.stop()
           await staticEdge.stop()
         }
-      }),
+      })),
     )
   },
 }
