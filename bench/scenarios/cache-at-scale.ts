@@ -11,7 +11,8 @@
 //      the same pages), the xkey index's share (XKEY.g_bytes), and Redis memory of the key -> URL index
 //      (cache/key-index.ts).
 // Knobs: BENCH_ARTICLES (100000), BENCH_PAGES (20000), BENCH_SECONDS (12: each reader phase),
-// BENCH_CONNECTIONS (32 readers in all), BENCH_SMALL_STORAGE_MB (64), BENCH_WARM_CONCURRENCY (16 per node).
+// BENCH_CONNECTIONS (32 readers in all), BENCH_SMALL_STORAGE_MB (64), BENCH_WARM_CONCURRENCY (16 per node),
+// BENCH_READ_RATES (100,300: the open-loop nav edits, requests/s per node).
 import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
@@ -24,8 +25,8 @@ import { contentApi } from '../support/content.js'
 import { backendFetches, delta, settledCounters } from '../support/edge-counters.js'
 import { rssBytesOf } from '../support/process-cpu.js'
 import { seededRandom, zipfSampler } from '../support/random.js'
-import { type ReaderResult, runReaders } from '../support/readers.js'
-import { envInt, type Scenario, sleep } from '../support/scenario.js'
+import { type ReaderResult, runPacedReaders, runReaders } from '../support/readers.js'
+import { envInt, envRates, type Scenario, sleep } from '../support/scenario.js'
 import { type BenchStack, withBenchStack } from '../support/stack.js'
 import { percentile, round } from '../support/stats.js'
 
@@ -46,6 +47,16 @@ function zipfReaders(edges: EdgeNode[], paths: string[], workers: number, second
     edges.map((edge, i) => {
       const rank = zipfSampler(paths.length, ZIPF_S, seededRandom(seed + i))
       return runReaders({ base: edge.url, workers: Math.max(1, Math.round(workers / edges.length)), seconds, maxRequests: 10_000_000, next: () => paths[rank()] })
+    }),
+  )
+}
+
+/** Zipf readers arriving at `ratePerNode` requests/s on each edge (an open loop, support/readers.ts). */
+function pacedZipfReaders(edges: EdgeNode[], paths: string[], ratePerNode: number, seconds: number, seed: number): Promise<ReaderResult[]> {
+  return Promise.all(
+    edges.map((edge, i) => {
+      const rank = zipfSampler(paths.length, ZIPF_S, seededRandom(seed + i))
+      return runPacedReaders({ base: edge.url, rate: ratePerNode, seconds, connections: 64, next: () => paths[rank()] })
     }),
   )
 }
@@ -98,6 +109,35 @@ async function debugRead(stack: BenchStack, edge: EdgeNode, path: string): Promi
   return { status: res.status, cache: res.headers.get('x-tessera-cache'), body: await res.text() }
 }
 
+interface NavEdit {
+  during: ReaderResult[]
+  /** When the edit was sent, ms after the readers started. */
+  editSentMs: number
+  purge: PurgeRecord
+  ackedAfterMs: number
+  navLabel: string
+}
+
+/** Edits the nav's last label a third into `readers` (started here), and waits for the purge's acknowledgement. */
+async function navEditDuring(stack: BenchStack, seconds: number, readers: () => Promise<ReaderResult[]>): Promise<NavEdit> {
+  const content = contentApi(stack)
+  const nav = await content<{ entries: Array<{ label: string; href: string }> }>('GET', '/nav')
+  const navLabel = `${nav.entries.at(-1)!.label.replace(/ \(edited \d+\)$/, '')} (edited ${Date.now()})`
+  const started = performance.now()
+  const [during, edit] = await Promise.all([
+    readers(),
+    (async () => {
+      await sleep(Math.round((seconds * 1000) / 3))
+      const since = Date.now()
+      const editSentMs = performance.now() - started
+      await content('PUT', '/nav', { entries: [...nav.entries.slice(0, -1), { ...nav.entries.at(-1)!, label: navLabel }] })
+      const purge = await acknowledgedPurge({ redisUrl: stack.redisUrl, purgeApi: `http://127.0.0.1:${stack.config.ports.purge}`, token: stack.secrets.editorToken }, 'nav', since)
+      return { editSentMs, purge, ackedAfterMs: Date.parse(purge.ackedAt) - since }
+    })(),
+  ])
+  return { during, navLabel, ...edit }
+}
+
 export const cacheAtScale: Scenario = {
   name: 'cache-at-scale',
   description:
@@ -109,6 +149,7 @@ export const cacheAtScale: Scenario = {
     const connections = envInt('BENCH_CONNECTIONS', 32)
     const smallStorageMb = envInt('BENCH_SMALL_STORAGE_MB', 64)
     const warmConcurrency = envInt('BENCH_WARM_CONCURRENCY', 16)
+    const readRates = envRates('BENCH_READ_RATES', [100, 300])
     const load = () => (process.env.BENCH_LOAD_AVERAGE ?? '') || loadAverage()
     const loads: Record<string, string> = {}
 
@@ -136,26 +177,8 @@ export const cacheAtScale: Scenario = {
 
       // The nav edit, a third into a Zipf read run.
       loads.navEdit = load()
-      const content = contentApi(stack)
-      const nav = await content<{ entries: Array<{ label: string; href: string }> }>('GET', '/nav')
       const before = await perNode(stack.edges, settledCounters)
-      const editAfterMs = Math.round((seconds * 1000) / 3)
-      const navLabel = `${nav.entries.at(-1)!.label} (edited ${Date.now()})`
-      let editSentMs = 0
-      let purge: PurgeRecord | undefined
-      let ackedAfterMs = 0
-      const readersStarted = performance.now()
-      const [during] = await Promise.all([
-        zipfReaders(stack.edges, pages, connections, seconds, 2),
-        (async () => {
-          await sleep(editAfterMs)
-          const since = Date.now()
-          editSentMs = performance.now() - readersStarted
-          await content('PUT', '/nav', { entries: [...nav.entries.slice(0, -1), { ...nav.entries.at(-1)!, label: navLabel }] })
-          purge = await acknowledgedPurge({ redisUrl: stack.redisUrl, purgeApi: `http://127.0.0.1:${stack.config.ports.purge}`, token: stack.secrets.editorToken }, 'nav', since)
-          ackedAfterMs = Date.parse(purge.ackedAt) - since
-        })(),
-      ])
+      const { during, editSentMs, purge, ackedAfterMs, navLabel } = await navEditDuring(stack, seconds, () => zipfReaders(stack.edges, pages, connections, seconds, 2))
       const duringDelta = (await perNode(stack.edges, settledCounters)).map((after, i) => delta(before[i], after))
 
       // Every page once more on each node: those the readers did not re-assemble are assembled now, from
@@ -167,6 +190,26 @@ export const cacheAtScale: Scenario = {
       const reSeconds = (performance.now() - reStart) / 1000
       const reDelta = (await perNode(stack.edges, settledCounters)).map((after, i) => delta(reBefore[i], after))
       const stillStale = (await Promise.all(stack.edges.map((edge) => debugRead(stack, edge, pages[pages.length - 1])))).filter((r) => !r.body.includes(navLabel)).length
+
+      // The nav edit again, now with readers arriving at a fixed rate (an open loop: a site's readers do not
+      // wait for each other), at each rate of BENCH_READ_RATES per node; every page re-assembled before the next.
+      const paced = []
+      for (const [i, rate] of readRates.entries()) {
+        if (i > 0) await perNode(stack.edges, (edge) => fetchAll(edge, pages, warmConcurrency))
+        loads[`paced${rate}`] = load()
+        const pacedBefore = await perNode(stack.edges, settledCounters)
+        const edit = await navEditDuring(stack, seconds, () => pacedZipfReaders(stack.edges, pages, rate, seconds, 10 + i))
+        const pacedDelta = (await perNode(stack.edges, settledCounters)).map((after, n) => delta(pacedBefore[n], after))
+        paced.push({
+          ratePerNode: rate,
+          ackedAfterMs: edit.ackedAfterMs,
+          before: window(edit.during, 0, edit.editSentMs),
+          firstSecondsAfter: window(edit.during, edit.editSentMs, edit.editSentMs + 3_000),
+          after: window(edit.during, edit.editSentMs, Infinity),
+          assemblies: pacedDelta.map((d) => backendFetches(d).pages ?? 0),
+          originFetches: pacedDelta.map(backendFetches),
+        })
+      }
 
       return {
         archive: { articles: archive.articles.length, writeSeconds: round(archive.seconds), redisBytes: archive.redisBytes },
@@ -204,6 +247,7 @@ export const cacheAtScale: Scenario = {
           p99Ms: totals(reassembly).p99Ms,
           nodesStillShowingOldNav: stillStale,
         },
+        paced,
       }
     })
 
@@ -290,7 +334,7 @@ export const cacheAtScale: Scenario = {
     const fetchesLine = (f: Array<Record<string, number>>) => f.map((n, i) => `edge${i + 1} ${Object.entries(n).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`).join('; ')
 
     return {
-      settings: { articles: articleCount, pages: pageCount, seconds, connections, zipfS: ZIPF_S, smallStorageMb, warmConcurrency, memoryPages: memPages, ...Object.fromEntries(Object.entries(loads).map(([k, v]) => [`load_${k}`, v])) },
+      settings: { articles: articleCount, pages: pageCount, seconds, connections, readRatesPerNode: readRates.join(','), zipfS: ZIPF_S, smallStorageMb, warmConcurrency, memoryPages: memPages, ...Object.fromEntries(Object.entries(loads).map(([k, v]) => [`load_${k}`, v])) },
       figures: { scale, small, tierOff, memory },
       summary: [
         `archive: ${scale.archive.articles} articles written into Redis in ${scale.archive.writeSeconds} s (pipelined; used_memory ${Math.round(scale.archive.redisBytes.before / MB)} -> ${Math.round(scale.archive.redisBytes.after / MB)} MB)`,
@@ -300,6 +344,10 @@ export const cacheAtScale: Scenario = {
         `  readers before it: p99 ${nav.before.p99Ms} ms, ${nav.before.errors} errors; first 3 s after: p50 ${nav.firstSecondsAfter.p50Ms} ms, p99 ${nav.firstSecondsAfter.p99Ms} ms, max ${nav.firstSecondsAfter.maxMs} ms, ${nav.firstSecondsAfter.errors} errors of ${nav.firstSecondsAfter.requests}; whole rest: p99 ${nav.after.p99Ms} ms, ${nav.after.errors} errors`,
         `  origin fetches during the read run: ${fetchesLine(nav.originFetches)} (pages = assemblies by the inner)`,
         `re-assembly of every page from cached fragments: ${scale.reassembly.assembliesPerSecPerNode} assemblies/s per node (${scale.reassembly.assemblies.join(' + ')} in ${scale.reassembly.seconds} s), ${scale.reassembly.errors} errors, p99 ${scale.reassembly.p99Ms} ms; origin fetches: ${fetchesLine(scale.reassembly.originFetches)} [load ${loads.reassembly}]`,
+        ...scale.paced.flatMap((p) => [
+          `nav edit with readers arriving at ${p.ratePerNode} req/s per node (open loop, latency from each request's due time): acknowledged ${p.ackedAfterMs} ms after the edit; before it p50 ${p.before.p50Ms} ms, p99 ${p.before.p99Ms} ms [load ${loads[`paced${p.ratePerNode}`]}]`,
+          `  first 3 s after: p50 ${p.firstSecondsAfter.p50Ms} ms, p99 ${p.firstSecondsAfter.p99Ms} ms, max ${p.firstSecondsAfter.maxMs} ms, ${p.firstSecondsAfter.errors} errors of ${p.firstSecondsAfter.requests}; whole rest: p99 ${p.after.p99Ms} ms, ${p.after.errors} errors; assemblies ${p.assemblies.join(' + ')}; origin fetches: ${fetchesLine(p.originFetches)}`,
+        ]),
         `storage ${smallStorageMb} MB, Zipf over ${small.articles} pages for ${small.readSeconds} s: hit ratio ${small.hitRatio}, n_lru_nuked ${small.nLruNukedDuringReads} during the reads (${small.nLruNuked} in all), ${small.objects} objects, ${Math.round(small.storageBytes / MB)} MB stored, ${small.readers.requestsPerSec} req/s, p99 ${small.readers.p99Ms} ms, ${small.readers.errors} errors [load ${loads.smallStorage}]`,
         `  evicted page ${small.victim.path}: read again ${small.victim.secondRead}, then ${small.victim.thirdRead}; after an edit and its acknowledgement: ${small.victim.afterEditStatus}, shows the edit: ${small.victim.afterEditShowsEdit} (${small.victim.afterEditCache})`,
         `memory, tier on: ${on.objects} objects, ${on.rssBytesPerObject} B RSS/object (${onPerPage} B per page), storage ${on.storageBytesPerObject} B/object, xkey ${on.xkeyBytesPerObject} B/object (${Math.round(on.xkeyShareOfRss * 100)}% of the RSS growth)`,

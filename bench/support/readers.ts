@@ -1,5 +1,8 @@
-// A reader load loop: N workers, each fetching the paths it is given one after another, bounded by time and
-// by a request count. Latency of every request, status errors, and the edge's X-Tessera-Cache verdicts.
+// Reader loads. runReaders: N workers, each fetching the paths it is given one after another (a closed loop:
+// a slow edge slows its readers down, so it measures throughput, and at saturation its latency is the queue).
+// runPacedReaders: requests sent on a fixed schedule whatever the edge does (an open loop: how a site's readers
+// arrive), each request's latency counted from the moment it was due, so a late send counts as waiting.
+// Both: latency of every request, status errors, and the edge's X-Tessera-Cache verdicts.
 import { performance } from 'node:perf_hooks'
 import { Pool } from 'undici'
 
@@ -61,6 +64,60 @@ export async function runReaders(options: ReaderOptions): Promise<ReaderResult> 
   }
   try {
     await Promise.all(Array.from({ length: options.workers }, (_, w) => worker(w)))
+  } finally {
+    await pool.close()
+  }
+  result.seconds = (performance.now() - started) / 1000
+  return result
+}
+
+export interface PacedReaderOptions {
+  base: string
+  /** Requests per second, sent evenly spaced. */
+  rate: number
+  seconds: number
+  /** Connections the requests may use at once (more are queued by the client, and that wait counts). */
+  connections: number
+  next(): string
+  headers?: Record<string, string>
+}
+
+/** A fixed arrival rate for `seconds`: request i is due at i / rate, and its latency runs from then. */
+export async function runPacedReaders(options: PacedReaderOptions): Promise<ReaderResult> {
+  const pool = new Pool(options.base, { connections: options.connections, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000 })
+  const result: ReaderResult = { requests: 0, errors: 0, seconds: 0, latenciesMs: [], sentAtMs: [], errorsAtMs: [], cache: {} }
+  const total = Math.round(options.rate * options.seconds)
+  const intervalMs = 1000 / options.rate
+  const started = performance.now()
+  const inFlight: Array<Promise<void>> = []
+  const send = async (dueMs: number) => {
+    const record = (failed: boolean) => {
+      result.latenciesMs.push(performance.now() - started - dueMs)
+      result.sentAtMs.push(dueMs)
+      if (failed) {
+        result.errors++
+        result.errorsAtMs.push(dueMs)
+      }
+    }
+    try {
+      const res = await pool.request({ method: 'GET', path: options.next(), headers: options.headers })
+      await res.body.arrayBuffer()
+      record(res.statusCode >= 400)
+      const verdict = res.headers['x-tessera-cache']
+      if (typeof verdict === 'string') result.cache[verdict] = (result.cache[verdict] ?? 0) + 1
+    } catch {
+      record(true)
+    }
+  }
+  try {
+    for (let i = 0; i < total; i++) {
+      const dueMs = i * intervalMs
+      const waitMs = started + dueMs - performance.now()
+      if (waitMs > 1) await new Promise((r) => setTimeout(r, waitMs))
+      result.requests++
+      inFlight.push(send(dueMs))
+    }
+    await Promise.all(inFlight)
   } finally {
     await pool.close()
   }

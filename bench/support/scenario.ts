@@ -25,3 +25,12 @@ export function envInt(name: string, fallback: number): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** A comma-separated list of positive integers from the environment (BENCH_READ_RATES=100,300), or the fallback. */
+export function envRates(name: string, fallback: number[]): number[] {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const rates = raw.split(',').map((part) => Number(part.trim()))
+  if (rates.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${name}=${JSON.stringify(raw)} must be positive integers separated by commas`)
+  return rates
+}
