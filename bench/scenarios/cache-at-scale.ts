@@ -12,7 +12,7 @@
 //      (cache/key-index.ts).
 // Knobs: BENCH_ARTICLES (100000), BENCH_PAGES (20000), BENCH_SECONDS (12: each reader phase),
 // BENCH_CONNECTIONS (32 readers in all), BENCH_SMALL_STORAGE_MB (64), BENCH_WARM_CONCURRENCY (16 per node),
-// BENCH_READ_RATES (100,300: the open-loop nav edits, requests/s per node).
+// BENCH_READ_RATES (100,300,1000: the open-loop nav edits, requests/s per node).
 import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
@@ -149,7 +149,7 @@ export const cacheAtScale: Scenario = {
     const connections = envInt('BENCH_CONNECTIONS', 32)
     const smallStorageMb = envInt('BENCH_SMALL_STORAGE_MB', 64)
     const warmConcurrency = envInt('BENCH_WARM_CONCURRENCY', 16)
-    const readRates = envRates('BENCH_READ_RATES', [100, 300])
+    const readRates = envRates('BENCH_READ_RATES', [100, 300, 1000])
     const load = () => (process.env.BENCH_LOAD_AVERAGE ?? '') || loadAverage()
     const loads: Record<string, string> = {}
 
