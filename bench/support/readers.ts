@@ -110,12 +110,14 @@ export async function runPacedReaders(options: PacedReaderOptions): Promise<Read
     }
   }
   try {
-    for (let i = 0; i < total; i++) {
-      const dueMs = i * intervalMs
-      const waitMs = started + dueMs - performance.now()
-      if (waitMs > 1) await new Promise((r) => setTimeout(r, waitMs))
-      result.requests++
-      inFlight.push(send(dueMs))
+    // Every request that is due goes out now (never before its time); then sleep until the next one is due.
+    for (let i = 0; i < total; ) {
+      const nowMs = performance.now() - started
+      for (; i < total && i * intervalMs <= nowMs; i++) {
+        result.requests++
+        inFlight.push(send(i * intervalMs))
+      }
+      if (i < total) await new Promise((r) => setTimeout(r, Math.max(0, i * intervalMs - (performance.now() - started))))
     }
     await Promise.all(inFlight)
   } finally {
