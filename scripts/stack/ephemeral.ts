@@ -31,8 +31,11 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports
 }
 
-/** `count` consecutive free TCP ports on loopback (TESSERA_REDIS_HA takes its ports as a first one and those after it). */
-export async function freePortRun(count: number): Promise<number> {
+/**
+ * `count` consecutive free TCP ports on loopback (TESSERA_REDIS_HA takes its ports as a first one and those after
+ * it), none of them in `taken` (ports already handed out, released but not yet listened on).
+ */
+export async function freePortRun(count: number, taken: readonly number[] = []): Promise<number> {
   const bindable = (port: number) => new Promise<boolean>((resolve) => {
     const server = net.createServer()
     server.once('error', () => resolve(false))
@@ -41,7 +44,7 @@ export async function freePortRun(count: number): Promise<number> {
   for (let tries = 0; tries < 100; tries++) {
     const first = 20_000 + Math.floor(Math.random() * 30_000)
     let free = true
-    for (let i = 0; i < count && free; i++) free = await bindable(first + i)
+    for (let i = 0; i < count && free; i++) free = !taken.includes(first + i) && (await bindable(first + i))
     if (free) return first
   }
   throw new Error(`found no ${count} consecutive free ports on 127.0.0.1`)
@@ -76,8 +79,16 @@ export async function startEphemeralStack(options: {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), `tessera-${options.name}-`))
   const logFile = path.join(stateDir, 'stack.log')
   const logTail = (lines = 80) => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') : '')
-  const [redis, layout, nav, sidebar, article, sections, content, purge, shieldPort, shieldAdmin, ...edgePorts] = await freePorts(10 + edges * 3)
-  const haPorts = options.redisHa ? await freePortRun(OWN_HA_SERVERS + OWN_HA_SENTINELS) : 0
+  const [redis, layout, nav, sidebar, article, sections, content, purge, shieldPort, shieldAdmin, ...edgeAdminPorts] = await freePorts(10 + edges)
+  // Each edge's inner address on its front port + 1, the default the purge service assumes for a node of its live
+  // set (innerAddressOf), so that its PUT /edges and POST /topology/reload point each node's page tier right.
+  const edgeSpecs: Array<{ port: number; adminPort: number; innerPort: number }> = []
+  const handedOut = () => [redis, layout, nav, sidebar, article, sections, content, purge, shieldPort, shieldAdmin, ...edgeAdminPorts, ...edgeSpecs.flatMap((e) => [e.port, e.innerPort])]
+  for (const adminPort of edgeAdminPorts) {
+    const port = await freePortRun(2, handedOut())
+    edgeSpecs.push({ port, adminPort, innerPort: port + 1 })
+  }
+  const haPorts = options.redisHa ? await freePortRun(OWN_HA_SERVERS + OWN_HA_SENTINELS, handedOut()) : 0
   const config = loadConfig({
     TESSERA_STATE_DIR: stateDir,
     TESSERA_REDIS_PORT: String(redis),
@@ -88,15 +99,15 @@ export async function startEphemeralStack(options: {
     TESSERA_SECTIONS_PORT: String(sections),
     TESSERA_CONTENT_PORT: String(content),
     TESSERA_PURGE_PORT: String(purge),
-    TESSERA_EDGE_PORT: String(edgePorts[0]),
-    TESSERA_EDGE_ADMIN_PORT: String(edgePorts[1]),
-    TESSERA_EDGE_INNER_PORT: String(edgePorts[2]),
+    TESSERA_EDGE_PORT: String(edgeSpecs[0].port),
+    TESSERA_EDGE_ADMIN_PORT: String(edgeSpecs[0].adminPort),
+    TESSERA_EDGE_INNER_PORT: String(edgeSpecs[0].innerPort),
     TESSERA_PAGE_TIER: options.pageTier === false ? 'off' : 'on',
     TESSERA_PAGE_TIER_LATE_INCLUDES: (options.lateIncludes ?? []).join(' '),
     TESSERA_SHIELD: options.shield ? 'on' : 'off',
     TESSERA_SHIELD_PORT: String(shieldPort),
     TESSERA_SHIELD_ADMIN_PORT: String(shieldAdmin),
-    TESSERA_EDGE_NODES: Array.from({ length: edges }, (_, i) => `http://127.0.0.1:${edgePorts[i * 3]}`).join(','),
+    TESSERA_EDGE_NODES: edgeSpecs.map((e) => `http://127.0.0.1:${e.port}`).join(','),
     TESSERA_EDGE_STORAGE_MB: String(options.storageMb ?? 64),
     TESSERA_LOG_LEVEL: 'warn',
     ...(options.redisHa
@@ -107,7 +118,7 @@ export async function startEphemeralStack(options: {
     ...(options.legacy?.routesFile ? { TESSERA_ROUTES: options.legacy.routesFile } : {}),
     ...(options.legacy?.origin ? { TESSERA_LEGACY_ORIGIN: options.legacy.origin } : {}),
   })
-  const extraEdges = Array.from({ length: edges - 1 }, (_, i) => ({ port: edgePorts[(i + 1) * 3], adminPort: edgePorts[(i + 1) * 3 + 1], innerPort: edgePorts[(i + 1) * 3 + 2] }))
+  const extraEdges = edgeSpecs.slice(1)
   // Instances beyond the first get free ports of their own (the + 1000 x i rule of npm start could collide here).
   let topology
   if (options.instances && !options.topologyFile) {

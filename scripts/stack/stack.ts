@@ -127,6 +127,10 @@ export function envFor(config: Config, redisUrl: string, secrets: Secrets): Reco
     TESSERA_PURGE_PORT: String(config.ports.purge),
     TESSERA_EDGE_PORT: String(config.edge.port),
     TESSERA_EDGE_ADMIN_PORT: String(config.edge.adminPort),
+    // The purge service renders the site VCL of an edge that joins (PUT /edges) and of a reload: as the launcher's.
+    TESSERA_EDGE_INNER_PORT: String(config.edge.innerPort),
+    TESSERA_PAGE_TIER: config.edge.pageTier ? 'on' : 'off',
+    TESSERA_PAGE_TIER_LATE_INCLUDES: config.edge.lateIncludes.join(' '),
     TESSERA_EDITOR_TOKEN: secrets.editorToken,
     TESSERA_OPS_TOKEN: secrets.opsToken,
     TESSERA_PURGE_SECRET: secrets.purgeSecret,

@@ -157,3 +157,19 @@ t.test('nav\'s origin down: every page shows nav\'s fallback, as with the tier o
   await sameCopies(t, warmed, /<nav data-fragment="nav" class=/, 'shows nav again')
   for (const edge of stack.edges) for (const url of pages) t.notMatch((await read(edge, url)).body, FALLBACK)
 })
+
+t.test('a topology reload through the purge service keeps nav late-bound (the service renders the site VCL as the launcher did)', async (t) => {
+  const reload = await callJson<{ ok: boolean; edges: Array<{ edge: string; ok: boolean }> }>(purgeApi, 'POST', '/topology/reload', undefined, ops)
+  t.equal(reload.status, 200)
+  t.ok(reload.json.ok, `every edge took the new VCL: ${JSON.stringify(reload.json.edges)}`)
+  t.ok((await purgeUrl('/')).complete, 'the home page purged: its next copy is assembled under the new VCL')
+  for (const edge of stack.edges) {
+    const page = await read(edge, '/')
+    t.equal(page.cache, 'miss', `${edge.name} /: assembled again`)
+    t.match(page.body, /<nav data-fragment="nav" class=/)
+    t.notMatch(page.body, /<esi:/)
+    const copy = [...(await warmPageTier([edge], ['/'], debug, 5)).values()][0]
+    t.ok(copy.assembledAt >= page.assembledAt && copy.keys.includes('inc:/fragments/sidebar'), `${edge.name} /: a new copy with its baked includes' keys`)
+    t.same(copy.keys.filter((k) => NAV_KEYS.includes(k)), [], `${edge.name} /: still none of nav's keys`)
+  }
+})
