@@ -42,7 +42,8 @@ export async function freePortRun(count: number, taken: readonly number[] = []):
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
   for (let tries = 0; tries < 100; tries++) {
-    const first = 20_000 + Math.floor(Math.random() * 30_000)
+    // Below the kernel's ephemeral range (net.ipv4.ip_local_port_range), where freePorts' ports come from.
+    const first = 20_000 + Math.floor(Math.random() * 12_000)
     let free = true
     for (let i = 0; i < count && free; i++) free = !taken.includes(first + i) && (await bindable(first + i))
     if (free) return first
