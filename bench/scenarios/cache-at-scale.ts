@@ -9,7 +9,9 @@
 //      evicted and fetched again;
 //   3. memory: varnishd RSS per cached object and per page with the tier on and off (a third stack, tier off,
 //      the same pages), the xkey index's share (XKEY.g_bytes), and Redis memory of the key -> URL index
-//      (cache/key-index.ts).
+//      (cache/key-index.ts);
+//   4. the nav edits of 1 again on two nodes with nav late-bound (TESSERA_PAGE_TIER_LATE_INCLUDES=/fragments/nav):
+//      the copies keep nav's tag, so the edit purges nav, not the page copies.
 // Knobs: BENCH_ARTICLES (100000), BENCH_PAGES (20000), BENCH_SECONDS (12: each reader phase),
 // BENCH_CONNECTIONS (32 readers in all), BENCH_SMALL_STORAGE_MB (64), BENCH_WARM_CONCURRENCY (16 per node),
 // BENCH_READ_RATES (100,300,1000: the open-loop nav edits, requests/s per node).
@@ -138,6 +140,29 @@ async function navEditDuring(stack: BenchStack, seconds: number, readers: () => 
   return { during, navLabel, ...edit }
 }
 
+/** The nav edit under paced Zipf readers at each rate (requests/s per node); `between(i)` runs before rate i. */
+async function pacedNavEdits(stack: BenchStack, pages: string[], rates: number[], seconds: number, between: (i: number) => Promise<unknown> | undefined, noteLoad: (rate: number) => void) {
+  const paced = []
+  for (const [i, rate] of rates.entries()) {
+    await between(i)
+    noteLoad(rate)
+    const before = await perNode(stack.edges, settledCounters)
+    const edit = await navEditDuring(stack, seconds, () => pacedZipfReaders(stack.edges, pages, rate, seconds, 10 + i))
+    const d = (await perNode(stack.edges, settledCounters)).map((after, n) => delta(before[n], after))
+    paced.push({
+      ratePerNode: rate,
+      ackedAfterMs: edit.ackedAfterMs,
+      before: window(edit.during, 0, edit.editSentMs),
+      firstSecondsAfter: window(edit.during, edit.editSentMs, edit.editSentMs + 3_000),
+      after: window(edit.during, edit.editSentMs, Infinity),
+      assemblies: d.map((c) => backendFetches(c).pages ?? 0),
+      originFetches: d.map(backendFetches),
+      objectsPurged: d.map((c) => c['MAIN.n_obj_purged'] ?? 0),
+    })
+  }
+  return paced
+}
+
 export const cacheAtScale: Scenario = {
   name: 'cache-at-scale',
   description:
@@ -193,23 +218,7 @@ export const cacheAtScale: Scenario = {
 
       // The nav edit again, now with readers arriving at a fixed rate (an open loop: a site's readers do not
       // wait for each other), at each rate of BENCH_READ_RATES per node; every page re-assembled before the next.
-      const paced = []
-      for (const [i, rate] of readRates.entries()) {
-        if (i > 0) await perNode(stack.edges, (edge) => fetchAll(edge, pages, warmConcurrency))
-        loads[`paced${rate}`] = load()
-        const pacedBefore = await perNode(stack.edges, settledCounters)
-        const edit = await navEditDuring(stack, seconds, () => pacedZipfReaders(stack.edges, pages, rate, seconds, 10 + i))
-        const pacedDelta = (await perNode(stack.edges, settledCounters)).map((after, n) => delta(pacedBefore[n], after))
-        paced.push({
-          ratePerNode: rate,
-          ackedAfterMs: edit.ackedAfterMs,
-          before: window(edit.during, 0, edit.editSentMs),
-          firstSecondsAfter: window(edit.during, edit.editSentMs, edit.editSentMs + 3_000),
-          after: window(edit.during, edit.editSentMs, Infinity),
-          assemblies: pacedDelta.map((d) => backendFetches(d).pages ?? 0),
-          originFetches: pacedDelta.map(backendFetches),
-        })
-      }
+      const paced = await pacedNavEdits(stack, pages, readRates, seconds, (i) => (i > 0 ? perNode(stack.edges, (edge) => fetchAll(edge, pages, warmConcurrency)) : undefined), (rate) => (loads[`paced${rate}`] = load()))
 
       return {
         archive: { articles: archive.articles.length, writeSeconds: round(archive.seconds), redisBytes: archive.redisBytes },
@@ -317,6 +326,41 @@ export const cacheAtScale: Scenario = {
       return { pages: pages.length, before, warm: await memoryOf(edge) }
     })
 
+    // ------------------------------------------- 4. two nodes, tier on, nav late-bound: the same nav edits
+    // (TESSERA_PAGE_TIER_LATE_INCLUDES: the copies keep nav's tag and the front resolves it on each delivery).
+    const late = await withBenchStack({ edges: 2, pageTier: true, storageMb: big, lateIncludes: ['/fragments/nav'] }, async (stack) => {
+      const archive = await archiveOn(stack, articleCount)
+      const pages = archive.articles.slice(0, pageCount).map(pagePath)
+      const memBefore = await memoryOf(stack.edges[0])
+      loads.lateWarm = load()
+      const warmStart = performance.now()
+      await perNode(stack.edges, (edge) => fetchAll(edge, pages, warmConcurrency))
+      const warmSeconds = (performance.now() - warmStart) / 1000
+      const memWarm = await memoryOf(stack.edges[0])
+      loads.lateNavEdit = load()
+      const before = await perNode(stack.edges, settledCounters)
+      const edit = await navEditDuring(stack, seconds, () => zipfReaders(stack.edges, pages, connections, seconds, 2))
+      const d = (await perNode(stack.edges, settledCounters)).map((after, i) => delta(before[i], after))
+      const stillStale = (await Promise.all(stack.edges.map((edge) => debugRead(stack, edge, pages[pages.length - 1])))).filter((r) => !r.body.includes(edit.navLabel)).length
+      const paced = await pacedNavEdits(stack, pages, readRates, seconds, () => undefined, (rate) => (loads[`latePaced${rate}`] = load()))
+      return {
+        warm: { seconds: round(warmSeconds), assembliesPerSecPerNode: round(pages.length / warmSeconds) },
+        memory: { before: memBefore, warm: memWarm },
+        navEdit: {
+          ackedAfterMs: edit.ackedAfterMs,
+          nodes: edit.purge.nodes.map((n) => ({ node: n.node, ok: n.ok, purged: n.purged, ms: n.ms })),
+          before: window(edit.during, 0, edit.editSentMs),
+          firstSecondsAfter: window(edit.during, edit.editSentMs, edit.editSentMs + 3_000),
+          after: window(edit.during, edit.editSentMs, Infinity),
+          requestsPerSec: round(sum(edit.during.map((r) => r.requests / r.seconds))),
+          originFetches: d.map(backendFetches),
+          objectsPurged: d.map((c) => c['MAIN.n_obj_purged'] ?? 0),
+          nodesShowingOldNavAfter: stillStale,
+        },
+        paced,
+      }
+    })
+
     const perObject = (b: { objects: number; rssBytes: number; xkeyBytes: number; storageBytes: number }, a: typeof b) => ({
       objects: a.objects - b.objects,
       rssBytesPerObject: Math.round((a.rssBytes - b.rssBytes) / (a.objects - b.objects)),
@@ -328,14 +372,15 @@ export const cacheAtScale: Scenario = {
     const off = perObject(tierOff.before, tierOff.warm)
     const onPerPage = Math.round((scale.memory.warm[0].rssBytes - scale.memory.before[0].rssBytes) / pageCount)
     const offPerPage = Math.round((tierOff.warm.rssBytes - tierOff.before.rssBytes) / tierOff.pages)
-    const memory = { tierOn: { ...on, rssBytesPerPage: onPerPage }, tierOff: { ...off, rssBytesPerPage: offPerPage } }
+    const latePerPage = Math.round((late.memory.warm.rssBytes - late.memory.before.rssBytes) / pageCount)
+    const memory = { tierOn: { ...on, rssBytesPerPage: onPerPage }, tierOff: { ...off, rssBytesPerPage: offPerPage }, navLateBound: { ...perObject(late.memory.before, late.memory.warm), rssBytesPerPage: latePerPage } }
     const ki = scale.keyIndex
     const nav = scale.navEdit
     const fetchesLine = (f: Array<Record<string, number>>) => f.map((n, i) => `edge${i + 1} ${Object.entries(n).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`).join('; ')
 
     return {
       settings: { articles: articleCount, pages: pageCount, seconds, connections, readRatesPerNode: readRates.join(','), zipfS: ZIPF_S, smallStorageMb, warmConcurrency, memoryPages: memPages, ...Object.fromEntries(Object.entries(loads).map(([k, v]) => [`load_${k}`, v])) },
-      figures: { scale, small, tierOff, memory },
+      figures: { scale, small, tierOff, late, memory },
       summary: [
         `archive: ${scale.archive.articles} articles written into Redis in ${scale.archive.writeSeconds} s (pipelined; used_memory ${Math.round(scale.archive.redisBytes.before / MB)} -> ${Math.round(scale.archive.redisBytes.after / MB)} MB)`,
         `warm: ${pageCount} article pages on each of 2 nodes in ${scale.warm.seconds} s: ${scale.warm.assembliesPerSecPerNode} cold assemblies/s per node (shell and body rendered by the origins), ${scale.warm.errors} errors, p99 ${scale.warm.p99Ms} ms [load ${loads.warm}]`,
@@ -348,6 +393,13 @@ export const cacheAtScale: Scenario = {
           `nav edit with readers arriving at ${p.ratePerNode} req/s per node (open loop, latency from each request's due time): acknowledged ${p.ackedAfterMs} ms after the edit; before it p50 ${p.before.p50Ms} ms, p99 ${p.before.p99Ms} ms [load ${loads[`paced${p.ratePerNode}`]}]`,
           `  first 3 s after: p50 ${p.firstSecondsAfter.p50Ms} ms, p99 ${p.firstSecondsAfter.p99Ms} ms, max ${p.firstSecondsAfter.maxMs} ms, ${p.firstSecondsAfter.errors} errors of ${p.firstSecondsAfter.requests}; whole rest: p99 ${p.after.p99Ms} ms, ${p.after.errors} errors; assemblies ${p.assemblies.join(' + ')}; origin fetches: ${fetchesLine(p.originFetches)}`,
         ]),
+        `nav late-bound (TESSERA_PAGE_TIER_LATE_INCLUDES=/fragments/nav), the same ${pageCount} pages warm on 2 nodes in ${late.warm.seconds} s [load ${loads.lateWarm}]:`,
+        `  nav edit under ${connections} readers: acknowledged ${late.navEdit.ackedAfterMs} ms after the edit (${late.navEdit.nodes.map((n) => `${n.purged} objects in ${n.ms} ms`).join(', ')}); objects purged ${late.navEdit.objectsPurged.join(' + ')}; ${late.navEdit.requestsPerSec} req/s; before it p99 ${late.navEdit.before.p99Ms} ms; first 3 s after: p50 ${late.navEdit.firstSecondsAfter.p50Ms} ms, p99 ${late.navEdit.firstSecondsAfter.p99Ms} ms, max ${late.navEdit.firstSecondsAfter.maxMs} ms, ${late.navEdit.firstSecondsAfter.errors} errors of ${late.navEdit.firstSecondsAfter.requests}; whole rest p99 ${late.navEdit.after.p99Ms} ms; origin fetches: ${fetchesLine(late.navEdit.originFetches)}; nodes showing the old nav after: ${late.navEdit.nodesShowingOldNavAfter} [load ${loads.lateNavEdit}]`,
+        ...late.paced.map(
+          (p) =>
+            `  at ${p.ratePerNode} req/s per node (open loop): acknowledged ${p.ackedAfterMs} ms after; before p99 ${p.before.p99Ms} ms; first 3 s after: p50 ${p.firstSecondsAfter.p50Ms} ms, p99 ${p.firstSecondsAfter.p99Ms} ms, max ${p.firstSecondsAfter.maxMs} ms, ${p.firstSecondsAfter.errors} errors of ${p.firstSecondsAfter.requests}; assemblies ${p.assemblies.join(' + ')} [load ${loads[`latePaced${p.ratePerNode}`]}]`,
+        ),
+        `  memory: ${memory.navLateBound.rssBytesPerObject} B RSS/object (${latePerPage} B per page), xkey ${memory.navLateBound.xkeyBytesPerObject} B/object`,
         `storage ${smallStorageMb} MB, Zipf over ${small.articles} pages for ${small.readSeconds} s: hit ratio ${small.hitRatio}, n_lru_nuked ${small.nLruNukedDuringReads} during the reads (${small.nLruNuked} in all), ${small.objects} objects, ${Math.round(small.storageBytes / MB)} MB stored, ${small.readers.requestsPerSec} req/s, p99 ${small.readers.p99Ms} ms, ${small.readers.errors} errors [load ${loads.smallStorage}]`,
         `  evicted page ${small.victim.path}: read again ${small.victim.secondRead}, then ${small.victim.thirdRead}; after an edit and its acknowledgement: ${small.victim.afterEditStatus}, shows the edit: ${small.victim.afterEditShowsEdit} (${small.victim.afterEditCache})`,
         `memory, tier on: ${on.objects} objects, ${on.rssBytesPerObject} B RSS/object (${onPerPage} B per page), storage ${on.storageBytesPerObject} B/object, xkey ${on.xkeyBytesPerObject} B/object (${Math.round(on.xkeyShareOfRss * 100)}% of the RSS growth)`,
