@@ -27,6 +27,17 @@ export type PolicyOrigin = 'default' | 'override'
 export interface EffectivePolicy {
   policy: CachePolicy
   source: PolicyOrigin
+  /** Why this response has its own policy in place of the fragment's default (see RenderPolicy). */
+  reason?: string
+}
+
+/**
+ * A policy a render names for one response in place of its fragment's default, and why (X-Tessera-Policy
+ * says `for=<reason>`): e.g. an empty block slot, which only an edit that purges it can change.
+ */
+export interface RenderPolicy {
+  policy: CachePolicy
+  reason: string
 }
 
 /** The policy a route applies now; read on every response, so an ops override takes effect at once. */
@@ -34,6 +45,22 @@ export type PolicyReader = () => EffectivePolicy
 
 /** A policy nobody overrides (page shells, tests). */
 export const fixedPolicy = (policy: CachePolicy): PolicyReader => () => ({ policy, source: 'default' })
+
+/**
+ * For what only an edit can change, where every such edit purges it: a page shell, an empty block slot. Long,
+ * since the purge replaces it at once; bounded, in case a purge never arrives.
+ */
+export const PURGED_ON_EDIT_POLICY: CachePolicy = { ttl: 3600, staleWhileRevalidate: 60, staleIfError: 86_400 }
+
+/**
+ * The policy of one response: the render's own (RenderPolicy) in place of the fragment's default, but never
+ * in place of an ops override. An override is ops' word for every object of the fragment, and the one policy
+ * the ops API reports as effective: it applies as it is, shorter or longer than the render's own.
+ */
+export function policyForResponse(route: EffectivePolicy, own: RenderPolicy | undefined): EffectivePolicy {
+  if (!own || route.source === 'override') return route
+  return { policy: own.policy, source: route.source, reason: own.reason }
+}
 
 /** Short, fixed policy for "not found" answers: long enough to absorb a burst, short enough not to matter. */
 export const NOT_FOUND_POLICY: CachePolicy = { ttl: 30, staleWhileRevalidate: 0, staleIfError: 0 }
@@ -66,8 +93,9 @@ export function cacheControl(policy: CachePolicy): string {
   return `public, s-maxage=${policy.ttl}, stale-while-revalidate=${policy.staleWhileRevalidate}, stale-if-error=${policy.staleIfError}`
 }
 
-export function describePolicy(policy: ResponsePolicy, source: PolicyOrigin): string {
+export function describePolicy(policy: ResponsePolicy, source: PolicyOrigin, reason?: string): string {
+  const why = reason === undefined ? '' : `; for=${reason}`
   const until = policy.expiresAt === undefined ? '' : `; until=${new Date(policy.expiresAt).toISOString()}`
   const { ttl, grace, keep } = policyToWire(policy)
-  return `ttl=${ttl}; grace=${grace}; keep=${keep}; source=${source}${until}`
+  return `ttl=${ttl}; grace=${grace}; keep=${keep}; source=${source}${why}${until}`
 }

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify'
 import { addCachedRoute, type FragmentDeps } from '../fragments/kit/app.js'
 import { loadTemplates } from '../platform/html.js'
-import { type CachePolicy, fixedPolicy } from '../cache/policy.js'
+import { type CachePolicy, fixedPolicy, PURGED_ON_EDIT_POLICY } from '../cache/policy.js'
 import { createService } from '../platform/service.js'
 import type { Rendered } from '../fragments/kit/fragment.js'
 import type { ContentRepository } from '../content/repository.js'
@@ -15,7 +15,7 @@ import type { BlockScope, BlockSlot } from '../content/model.js'
 
 const templates = loadTemplates('layouts/templates')
 const SLUG = /^[a-z0-9][a-z0-9-]{0,63}$/
-export const SHELL_POLICY: CachePolicy = { ttl: 3600, staleWhileRevalidate: 60, staleIfError: 86_400 }
+export const SHELL_POLICY: CachePolicy = PURGED_ON_EDIT_POLICY
 const shellPolicy = fixedPolicy(SHELL_POLICY)
 
 export interface Shell {

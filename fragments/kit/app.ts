@@ -7,7 +7,7 @@ import type { FragmentDefinition, Rendered } from './fragment.js'
 import { includeKey, latestPurge, recordKeyUrls } from '../../cache/key-index.js'
 import { keyHeaderValues, normaliseKeys } from '../../cache/keys.js'
 import { measureRenders } from '../../platform/metrics.js'
-import { type CachePolicy, cacheControl, describePolicy, expiresAtHeader, NOT_FOUND_POLICY, fixedPolicy, type PolicyReader, policyUntil, type ResponsePolicy } from '../../cache/policy.js'
+import { type CachePolicy, cacheControl, describePolicy, expiresAtHeader, NOT_FOUND_POLICY, fixedPolicy, policyForResponse, type PolicyReader, policyUntil, type ResponsePolicy } from '../../cache/policy.js'
 import type { PolicySource } from '../../cache/policy-source.js'
 import { createService } from '../../platform/service.js'
 
@@ -78,7 +78,7 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
     }
     const notFound = rendered.status === 404
     // Read after rendering: a response rendered after an override was published carries the new policy.
-    const effective = notFound ? notFoundPolicy() : route.policy()
+    const effective = notFound ? notFoundPolicy() : policyForResponse(route.policy(), rendered.policy)
     // (a 404 too: a hub scheduled to appear replaces its 404 on time)
     const policy: ResponsePolicy = policyUntil(effective.policy, rendered.nextChange, at)
     const keys = normaliseKeys([route.key, ...rendered.keys])
@@ -86,7 +86,7 @@ export function addCachedRoute(app: FastifyInstance, route: CachedRoute, deps: P
       .code(notFound ? 404 : 200)
       .header('cache-control', cacheControl(policy))
       .header('xkey', keyHeaderValues(keys))
-      .header('x-tessera-policy', describePolicy(policy, effective.source))
+      .header('x-tessera-policy', describePolicy(policy, effective.source, effective.reason))
       .header('x-tessera-rendered-at', at.toISOString())
     const expiresAt = expiresAtHeader(policy)
     if (expiresAt) reply.header('x-tessera-expires-at', expiresAt) // a schedule's exact moment (policy.vcl)

@@ -2,7 +2,7 @@
 // policy, what a page shows when it cannot be produced, and how it renders from content.
 import type { ContentRepository } from '../../content/repository.js'
 import type { FragmentName } from '../../platform/config.js'
-import type { CachePolicy } from '../../cache/policy.js'
+import type { CachePolicy, RenderPolicy } from '../../cache/policy.js'
 
 export interface RenderContext {
   content: ContentRepository
@@ -20,6 +20,8 @@ export interface Rendered {
   status?: 200 | 404
   /** When what this shows is scheduled to change: the TTL is clamped to it. */
   nextChange?: Date
+  /** This response's own policy in place of the fragment's default (not of an ops override: policyForResponse). */
+  policy?: RenderPolicy
   /** Page shells: the URL of every <esi:include> in the html, sent as X-Tessera-Includes for the page tier. */
   includes?: string[]
 }

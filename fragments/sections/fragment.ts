@@ -1,6 +1,7 @@
 import { BLOCK_SCOPE_KINDS, BLOCK_SLOTS, type BlockScope, type BlockScopeKind, type BlockSlot } from '../../content/model.js'
 import { blockKey, slotKey } from '../../cache/content-keys.js'
 import { defineFragment } from '../kit/fragment.js'
+import { PURGED_ON_EDIT_POLICY, type RenderPolicy } from '../../cache/policy.js'
 import { loadTemplates } from '../../platform/html.js'
 import { isActive, nextScheduledChange, renderBlock } from './blocks.js'
 import { renderHubModule } from './hub-modules.js'
@@ -13,6 +14,12 @@ const templates = loadTemplates('fragments/sections/templates')
 export function slotInclude(slot: BlockSlot, scope: BlockScope): string {
   return scope === 'site' ? `/fragments/sections/${slot}` : `/fragments/sections/${slot}/${scope.replace(':', '/')}`
 }
+
+/**
+ * A (slot, scope) with no blocks at all, drafts and scheduled ones included, shows nothing until an edit puts
+ * one there, and that edit purges its slot key: cached like a page shell, not refetched at the fragment's TTL.
+ */
+const EMPTY_SLOT: RenderPolicy = { policy: PURGED_ON_EDIT_POLICY, reason: 'empty-slot' }
 
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/
 
@@ -42,6 +49,7 @@ export const sections = defineFragment({
       html: templates.slot({ slot, scope, blocks: shown }),
       keys: [slotKey(slot, scope), ...blocks.map((b) => blockKey(b.id))],
       nextChange: nextScheduledChange(blocks, now),
+      ...(blocks.length === 0 ? { policy: EMPTY_SLOT } : {}),
     }
   },
 })

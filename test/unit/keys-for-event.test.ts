@@ -1,6 +1,6 @@
 import t from 'tap'
-import type { Article, Block, ChangeEvent, Hub, Section } from '../../content/model.js'
-import type { ListName } from '../../cache/content-keys.js'
+import { type Article, type Block, type BlockScope, BLOCK_SLOTS, type ChangeEvent, type Hub, type Section } from '../../content/model.js'
+import { type ListName, slotKey } from '../../cache/content-keys.js'
 import { keysForEvent, listsTouched, type ListsNow } from '../../purge-service/keys-for-event.js'
 
 const now = new Date('2026-06-01T12:00:00Z')
@@ -183,4 +183,31 @@ t.test('a list that still shows it at an old place is purged whatever the lists 
 t.test('an old article re-dated far below every list names no places (an import of thousands stays a few keys each)', async (t) => {
   const keys = change(article({ publishedAt: day(2) }), article({ publishedAt: day(3) }))
   t.same(keys, ['article-teaser:42', 'article:42'])
+})
+
+// An empty (slot, scope) is cached long (fragments/sections/fragment.ts): that holds only because every way a
+// block can enter one purges that (slot, scope)'s key, whatever the block's state there.
+t.test('every block entering a (slot, scope) purges that slot key, drafts and scheduled ones included', async (t) => {
+  const later = '2026-07-01T00:00:00.000Z'
+  const states: Array<[string, Partial<Block>]> = [['shown', {}], ['a draft', { draft: true }], ['scheduled later', { startsAt: later }], ['ending later', { endsAt: later }]]
+  const scopes: BlockScope[] = ['site', 'section:news', 'article:42', 'hub:spring']
+  for (const slot of BLOCK_SLOTS) {
+    for (const scope of scopes) {
+      const into = { slot, scope }
+      const otherSlot = BLOCK_SLOTS.find((s) => s !== slot)!
+      const otherScope = scopes.find((s) => s !== scope)!
+      for (const [state, over] of states) {
+        const arrivals: Array<[string, Block | undefined]> = [
+          ['created', undefined],
+          ['moved from another slot', block({ slot: otherSlot, scope })],
+          ['moved from another scope', block({ slot, scope: otherScope })],
+          ['moved from another slot and scope, rescheduled', block({ slot: otherSlot, scope: otherScope, startsAt: '2026-06-15T00:00:00.000Z' })],
+        ]
+        for (const [how, before] of arrivals) {
+          const keys = keysForEvent(put('block', before, block({ ...into, ...over })), now)
+          t.ok(keys.includes(slotKey(slot, scope)), `${how} into ${slot} of ${scope}, ${state}: ${keys.join(' ')}`)
+        }
+      }
+    }
+  }
 })
