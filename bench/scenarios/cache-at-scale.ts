@@ -342,7 +342,8 @@ export const cacheAtScale: Scenario = {
       const edit = await navEditDuring(stack, seconds, () => zipfReaders(stack.edges, pages, connections, seconds, 2))
       const d = (await perNode(stack.edges, settledCounters)).map((after, i) => delta(before[i], after))
       const stillStale = (await Promise.all(stack.edges.map((edge) => debugRead(stack, edge, pages[pages.length - 1])))).filter((r) => !r.body.includes(edit.navLabel)).length
-      const paced = await pacedNavEdits(stack, pages, readRates, seconds, () => undefined, (rate) => (loads[`latePaced${rate}`] = load()))
+      // Every page warm again before each rate, as on the first stack (copies expire with the sidebar's TTL).
+      const paced = await pacedNavEdits(stack, pages, readRates, seconds, () => perNode(stack.edges, (edge) => fetchAll(edge, pages, warmConcurrency)), (rate) => (loads[`latePaced${rate}`] = load()))
       return {
         warm: { seconds: round(warmSeconds), assembliesPerSecPerNode: round(pages.length / warmSeconds) },
         memory: { before: memBefore, warm: memWarm },
