@@ -17,8 +17,11 @@ export interface EphemeralStack {
   dispose(): Promise<void>
 }
 
-/** Distinct free TCP ports on loopback (bound then released: good enough on one machine). */
-export async function freePorts(count: number): Promise<number[]> {
+/**
+ * Distinct free TCP ports on loopback (bound then released: good enough on one machine), none of them in `taken`
+ * (ports already handed out, released but not yet listened on: the kernel may hand a released port out again).
+ */
+export async function freePorts(count: number, taken: readonly number[] = []): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
       const server = net.createServer()
@@ -28,7 +31,10 @@ export async function freePorts(count: number): Promise<number[]> {
   )
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port)
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
+  const clashes = ports.filter((port) => taken.includes(port)).length
+  if (clashes === 0) return ports
+  const kept = ports.filter((port) => !taken.includes(port))
+  return [...kept, ...(await freePorts(clashes, [...taken, ...kept]))]
 }
 
 /**
@@ -115,7 +121,7 @@ export async function startEphemeralStack(options: {
       ? { TESSERA_REDIS_HA: 'on', TESSERA_REDIS_PORT: String(haPorts), TESSERA_REDIS_SENTINEL_PORT: String(haPorts + OWN_HA_SERVERS) }
       : {}),
     ...(options.topologyFile ? { TESSERA_TOPOLOGY: options.topologyFile } : {}),
-    ...(options.legacy?.demo ? { TESSERA_DEMO_LEGACY: 'on', TESSERA_DEMO_LEGACY_PORT: String((await freePorts(1))[0]) } : {}),
+    ...(options.legacy?.demo ? { TESSERA_DEMO_LEGACY: 'on', TESSERA_DEMO_LEGACY_PORT: String((await freePorts(1, handedOut()))[0]) } : {}),
     ...(options.legacy?.routesFile ? { TESSERA_ROUTES: options.legacy.routesFile } : {}),
     ...(options.legacy?.origin ? { TESSERA_LEGACY_ORIGIN: options.legacy.origin } : {}),
   })
@@ -125,7 +131,7 @@ export async function startEphemeralStack(options: {
   if (options.instances && !options.topologyFile) {
     topology = defaultTopology(config, extraEdges)
     for (const [name, count] of Object.entries(options.instances) as Array<[OriginName, number]>) {
-      const more = await freePorts(count - 1)
+      const more = await freePorts(count - 1, [...handedOut(), config.demoLegacyPort, ...Object.values(topology.services).flat().map((s) => s.port)])
       topology.services[name] = [topology.services[name][0], ...more.map((port) => ({ host: config.host, port }))]
     }
   }
