@@ -320,9 +320,10 @@ export class Purger {
       // Once more before the acknowledgement: a fill that checked for purges just before this one began can
       // enter the cache (and xkey's index) only after the first pass looked, and readers would hit it. By the
       // second pass it is indexed; anything checking later sees this purge and is not kept.
+      // (Its count is not added: objects the first pass removed can still be in xkey's index, counted again.)
       const again: NodeAck = await client.purge(target, mode, sentAt)
       this.told(client.node, target, 'ok')
-      return { node: client.node, tier, ok: true, status: first.status, purged: first.purged + again.purged, ms: first.ms + again.ms }
+      return { node: client.node, tier, ok: true, status: first.status, purged: first.purged, ms: first.ms + again.ms }
     } catch (err) {
       if (!(await this.enqueue(client.node, queued, tier))) return this.leftDuringSend(client.node, tier)
       this.told(client.node, target, 'failed')
