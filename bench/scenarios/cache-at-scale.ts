@@ -71,7 +71,7 @@ function window(results: ReaderResult[], fromMs: number, toMs: number): { reques
     r.sentAtMs.forEach((at, i) => at >= fromMs && at < toMs && latencies.push(r.latenciesMs[i]))
     errors += r.errorsAtMs.filter((at) => at >= fromMs && at < toMs).length
   }
-  return { requests: latencies.length, errors, p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)), maxMs: round(Math.max(...latencies)) }
+  return { requests: latencies.length, errors, p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)), maxMs: round(latencies.reduce((a, b) => Math.max(a, b), -Infinity)) }
 }
 
 const totals = (results: ReaderResult[]) => window(results, 0, Infinity)
